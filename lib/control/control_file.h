@@ -1,0 +1,31 @@
+// Reading qmail control files (SPEC §3). A missing file is not an error (the
+// default applies); an unreadable one is, and names the file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/result.h"
+
+namespace qr {
+
+struct ControlLine {
+  int number = 0;    // 1-based line number in the file
+  std::string text;  // trailing spaces, tabs and CRs stripped
+};
+
+// Where the control files live: $QMAIL_ROOT/control, else the built-in root.
+std::string control_dir();
+
+// All lines of a list file (routes, routemap, smtproutes): blank lines and lines
+// starting with '#' are dropped, trailing white space stripped.
+// nullopt: the file does not exist. Error: "control/NAME: cannot read: <why>".
+Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::string& dir,
+                                                                   std::string_view name);
+
+// The first line of a single-value file (me, helohost, timeouts), stripped.
+Result<std::optional<std::string>> read_control_value(const std::string& dir, std::string_view name);
+
+}  // namespace qr

@@ -1,0 +1,81 @@
+// DNS with ldns (SPEC §5): MX, A/AAAA, PTR.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/net/address.h"
+#include "lib/result.h"
+#include "lib/route/plan.h"
+
+namespace qr {
+
+enum class DnsStatus {
+  Ok,
+  NxDomain,  // the name does not exist: permanent
+  TempFail,  // SERVFAIL, timeout, no server: temporary
+  NullMx,    // RFC 7505: the domain accepts no mail
+};
+
+struct MxHost {
+  std::string name;
+  uint16_t preference = 0;
+  std::vector<IpAddr> addrs;  // A records first, then AAAA
+  std::string error;          // why addrs is empty, when it is
+};
+
+struct MxAnswer {
+  DnsStatus status = DnsStatus::Ok;
+  std::vector<MxHost> hosts;  // by preference; equal preferences shuffled
+  bool implicit = false;      // no MX records: the domain itself (RFC 5321 §5.1)
+  std::string error;          // for NxDomain / TempFail: what happened
+};
+
+struct HostAnswer {
+  DnsStatus status = DnsStatus::Ok;
+  std::vector<IpAddr> addrs;  // A first, then AAAA
+  std::string error;
+};
+
+// Owns the ldns resolver. Servers from /etc/resolv.conf, or from DNSCACHEIP
+// ("1.2.3.4 [::1]:5353,127.0.0.1:53") when set. EDNS0 on, TCP on truncation.
+class Resolver {
+ public:
+  static Result<std::unique_ptr<Resolver>> create();
+  virtual ~Resolver() = default;
+  virtual MxAnswer lookup_mx(std::string_view domain, Rng& rng) = 0;
+  virtual HostAnswer lookup_host(std::string_view name) = 0;
+  virtual Result<std::string> lookup_ptr(const IpAddr& addr) = 0;
+};
+
+// Parses DNSCACHEIP's value (SPEC §2): addresses separated by spaces or
+// commas, each "IP", "IP:PORT" or "[IPv6]:PORT".
+struct DnsServer {
+  IpAddr addr;
+  uint16_t port = 53;
+};
+Result<std::vector<DnsServer>> parse_dnscacheip(std::string_view value);
+
+// The self-MX rule (SPEC §5): if any address of a host is local (is_local),
+// drop that host and every host of equal or worse preference. Returns true
+// when something was dropped.
+template <class IsLocal>
+bool drop_self_mx(std::vector<MxHost>& hosts, IsLocal is_local) {
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    for (const auto& a : hosts[i].addrs) {
+      if (is_local(a)) {
+        uint16_t pref = hosts[i].preference;
+        size_t keep = 0;
+        while (keep < hosts.size() && hosts[keep].preference < pref) ++keep;
+        hosts.resize(keep);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace qr

@@ -1,0 +1,52 @@
+// Connection: buffered line reading and writing over a Stream, with the
+// timeouts of SPEC §7. Owns the socket.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lib/net/fd.h"
+#include "lib/net/stream.h"
+#include "lib/result.h"
+
+namespace qr {
+
+class Connection {
+ public:
+  Connection(Fd fd, unsigned timeout_s);
+
+  int fd() const { return fd_.get(); }
+  unsigned timeout() const { return timeout_s_; }
+
+  // One line without its LF (a CR before the LF is dropped too). Keeps at
+  // most kKeep bytes of a long line and skips the rest; a line longer than
+  // kMaxLine is an error, and so is end of stream inside a line.
+  static constexpr size_t kKeep = 5000;
+  static constexpr size_t kMaxLine = 1 << 20;
+  Result<std::string> read_line();
+
+  // Bytes received but not yet consumed (STARTTLS injection check, SPEC §8).
+  size_t buffered() const { return rend_ - rpos_; }
+
+  // Queue bytes; flush() writes everything queued in one write where possible.
+  void queue(std::string_view data) { out_.append(data); }
+  Status flush();
+  // Write directly (large body chunks), after flushing anything queued.
+  Status write(std::string_view data);
+
+  // Replace the transport (after a TLS handshake). Unread bytes are dropped:
+  // callers check buffered() first.
+  void set_stream(std::unique_ptr<Stream> s);
+  Stream& stream() { return *stream_; }
+
+ private:
+  Fd fd_;
+  unsigned timeout_s_;
+  std::unique_ptr<Stream> stream_;
+  std::string out_;
+  char rbuf_[16384];
+  size_t rpos_ = 0, rend_ = 0;
+};
+
+}  // namespace qr

@@ -1,0 +1,60 @@
+#include "lib/report.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "lib/smtp/reply.h"
+
+namespace qr {
+
+std::string sanitize(std::string_view text) {
+  std::string s;
+  s.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c == '\r') continue;
+    if (c == '\n' || (c >= 32 && c < 127))
+      s.push_back(static_cast<char>(c));
+    else
+      s.push_back('?');
+  }
+  return s;
+}
+
+std::string remote_said(std::string_view reply_text) {
+  if (reply_text.size() > ReplyParser::kMaxText) reply_text = reply_text.substr(0, ReplyParser::kMaxText);
+  std::string s = "Remote host said: ";
+  s.append(reply_text);
+  if (s.back() != '\n') s.push_back('\n');
+  return s;
+}
+
+void Report::recipient(char letter, std::string_view text) {
+  if (finished_) return;
+  out_.push_back(letter);
+  out_.append(sanitize(text));
+  out_.push_back('\0');
+}
+
+void Report::message(char letter, std::string_view text) {
+  if (finished_) return;
+  finished_ = true;
+  out_.push_back(letter);
+  out_.append(sanitize(text));
+  out_.push_back('\0');
+  // One write of everything; a short write or EINTR is continued. Nothing else
+  // can be done if qmail-rspawn has gone away.
+  const char* p = out_.data();
+  size_t left = out_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace qr

@@ -1,0 +1,60 @@
+// The qmail byte protocol (SPEC §1, §10): the only code that writes fd 1.
+//
+// Recipient reports ('r', 'h', 's') come first, in argument order, then one
+// message report ('K', 'Z', 'D'). Each is a letter, text, and a NUL.
+// qmail-rspawn takes the first K/Z/D it sees, so the message report is written
+// once, last, when the outcome is final.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qr {
+
+// Printable ASCII and LF stay; every other byte becomes '?'; CRs are dropped.
+std::string sanitize(std::string_view text);
+
+// "Remote host said: ..." for a server reply: codes kept, capped at 5000 bytes.
+std::string remote_said(std::string_view reply_text);
+
+class Report {
+ public:
+  explicit Report(int fd = 1) : fd_(fd) {}
+
+  // Buffered until the message report: nothing reaches qmail before the end.
+  void recipient(char letter, std::string_view text);
+  // Writes the recipient reports and this one, then nothing more is written.
+  void message(char letter, std::string_view text);
+
+  bool finished() const { return finished_; }
+  // The bytes as written (tests).
+  const std::string& bytes() const { return out_; }
+
+ private:
+  int fd_;
+  bool finished_ = false;
+  std::string out_;
+};
+
+// Every fixed text qmail-remote reports, in one table. Vanilla qmail's
+// wording is kept where vanilla has one: administrators grep for it.
+namespace texts {
+inline constexpr std::string_view kUsage = "I (qmail-remote) was invoked improperly. (#5.3.5)\n";
+inline constexpr std::string_view kPartialLine =
+    "SMTP cannot transfer messages with partial final lines. (#5.6.2)\n";
+inline constexpr std::string_view kNoConnection =
+    "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
+inline constexpr std::string_view kOutOfMemory = "Out of memory. (#4.3.0)\n";
+inline constexpr std::string_view kReadMessage = "Unable to read message. (#4.3.0)\n";
+inline constexpr std::string_view kDnsTemp = "Sorry, I couldn't find any host by that name. (#4.1.2)\n";
+inline constexpr std::string_view kNoHost = "Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)\n";
+inline constexpr std::string_view kSelfMx =
+    "Sorry. Although I'm listed as a best-preference MX or A for that host,\n"
+    "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n";
+inline constexpr std::string_view kBadAddress =
+    "Address contains a CR, LF or NUL byte and cannot be sent. (#5.1.3)\n";
+inline constexpr std::string_view kInternal = "Internal error in qmail-remote: ";  // + what, "(#4.3.0)"
+}  // namespace texts
+
+}  // namespace qr
