@@ -1,0 +1,348 @@
+// The ldns resolver (SPEC §5). Every ldns handle is owned by a unique_ptr.
+//
+// Settings, chosen for a mail sender that must fail fast and retry later:
+// - 5 s per try, 2 tries per server, 1 s pause between tries: a dead server
+//   costs about 12 s; ldns then marks it unreachable for the rest of the
+//   process, so the later lookups of one delivery do not wait again.
+// - EDNS0 with a 1232-byte UDP size (the DNS Flag Day 2020 value, which avoids
+//   IP fragmentation) and TCP when an answer is still truncated (RFC 7766):
+//   SPEC §5 "answers over 512 bytes must work".
+// - No DNSSEC, no search list, no default domain: a qmail domain is always
+//   fully qualified, so every name is sent with a trailing dot.
+#include <unistd.h>
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+#include "lib/dns/dns.h"
+
+// ldns/common.h defines `bool` and `false` as macros unless stdbool.h came
+// first; those macros break C++ headers (std::optional's operator<=>).
+#include <stdbool.h>  // NOLINT: see above
+
+#include <ldns/ldns.h>
+
+namespace qr {
+
+namespace {
+
+struct LdnsFree {
+  void operator()(ldns_resolver* r) const { ldns_resolver_deep_free(r); }
+  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+  void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
+  void operator()(ldns_rdf* d) const { ldns_rdf_deep_free(d); }
+  void operator()(char* s) const { std::free(s); }  // ldns_rdf2str's malloc'd text
+};
+using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsFree>;
+using PktPtr = std::unique_ptr<ldns_pkt, LdnsFree>;
+using RrListPtr = std::unique_ptr<ldns_rr_list, LdnsFree>;
+using RdfPtr = std::unique_ptr<ldns_rdf, LdnsFree>;
+using CharPtr = std::unique_ptr<char, LdnsFree>;
+
+constexpr int kTimeoutSeconds = 5;
+constexpr uint8_t kTries = 2;
+constexpr uint8_t kPauseSeconds = 1;
+constexpr uint16_t kEdnsUdpSize = 1232;
+
+void configure(ldns_resolver* r) {
+  ldns_resolver_set_timeout(r, timeval{kTimeoutSeconds, 0});
+  ldns_resolver_set_retry(r, kTries);
+  ldns_resolver_set_retrans(r, kPauseSeconds);
+  ldns_resolver_set_edns_udp_size(r, kEdnsUdpSize);
+  ldns_resolver_set_fallback(r, true);
+  ldns_resolver_set_usevc(r, false);
+  ldns_resolver_set_igntc(r, false);
+  ldns_resolver_set_dnssec(r, false);
+  ldns_resolver_set_dnssec_cd(r, false);
+  ldns_resolver_set_dnsrch(r, false);
+  ldns_resolver_set_defnames(r, false);
+  ldns_resolver_set_recursive(r, true);
+  ldns_resolver_set_random(r, false);  // servers in the order configured
+  ldns_resolver_set_fail(r, false);    // on no answer, go on to the next server
+  ldns_resolver_set_ip6(r, LDNS_RESOLV_INETANY);
+}
+
+// Text form of a domain name without the trailing dot of the root.
+std::string dname_text(const ldns_rdf* rdf) {
+  CharPtr text(ldns_rdf2str(rdf));
+  if (!text) return {};
+  std::string s = text.get();
+  if (s.size() > 1 && s.back() == '.') s.pop_back();
+  return s;
+}
+
+std::string strip_dot(std::string_view name) {
+  if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
+  return std::string(name);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::optional<IpAddr> rdf_addr(const ldns_rdf* rdf) {
+  sockaddr_storage ss{};
+  if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_A && ldns_rdf_size(rdf) == 4) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
+    s->sin_family = AF_INET;
+    std::memcpy(&s->sin_addr, ldns_rdf_data(rdf), 4);
+  } else if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(rdf) == 16) {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
+    s->sin6_family = AF_INET6;
+    std::memcpy(&s->sin6_addr, ldns_rdf_data(rdf), 16);
+  } else {
+    return std::nullopt;
+  }
+  return IpAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss));
+}
+
+RdfPtr addr_rdf(const IpAddr& addr) {
+  sockaddr_storage ss;
+  addr.to_sockaddr(0, &ss);
+  if (addr.is_v6())
+    return RdfPtr(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16,
+                                        &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr));
+  return RdfPtr(
+      ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr));
+}
+
+const char* rcode_name(ldns_pkt_rcode rcode) {
+  const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, rcode);
+  return entry ? entry->name : "unknown rcode";
+}
+
+// One query's outcome. Ok: NOERROR (the answer may hold no record of the
+// type: NODATA); NxDomain; TempFail: no server answered, or SERVFAIL, REFUSED
+// or any other error rcode (RFC 1035 §4.1.1), which say nothing about the name.
+struct Reply {
+  DnsStatus status = DnsStatus::TempFail;
+  PktPtr pkt;
+  std::string error;
+};
+
+// The records of `type` in the answer section, following CNAMEs the server
+// already followed (the answer then holds the chain and the final records).
+RrListPtr answers(const Reply& reply, ldns_rr_type type) {
+  return RrListPtr(ldns_pkt_rr_list_by_type(reply.pkt.get(), type, LDNS_SECTION_ANSWER));
+}
+
+// Appends the addresses of an A or AAAA answer, in the order received.
+void append_addrs(const Reply& reply, ldns_rr_type type, std::vector<IpAddr>* out) {
+  if (reply.status != DnsStatus::Ok) return;
+  RrListPtr list = answers(reply, type);
+  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list.get()); ++i)
+    if (auto ip = rdf_addr(ldns_rr_rdf(ldns_rr_list_rr(list.get(), i), 0))) out->push_back(*ip);
+}
+
+class LdnsResolver final : public Resolver {
+ public:
+  explicit LdnsResolver(std::vector<ResolverPtr> resolvers) : resolvers_(std::move(resolvers)) {}
+
+  MxAnswer lookup_mx(std::string_view domain, Rng& rng) override;
+  HostAnswer lookup_host(std::string_view name) override;
+  Result<std::string> lookup_ptr(const IpAddr& addr) override;
+
+ private:
+  Reply query(std::string_view name, ldns_rr_type type);
+  Reply query(const ldns_rdf* name, ldns_rr_type type);
+
+  // One ldns resolver per DNSCACHEIP server (ldns has one port per
+  // resolver), or one holding all of resolv.conf's servers. Tried in order.
+  std::vector<ResolverPtr> resolvers_;
+};
+
+Reply LdnsResolver::query(std::string_view name, ldns_rr_type type) {
+  std::string fqdn(name);
+  if (fqdn.empty() || fqdn.back() != '.') fqdn += '.';
+  RdfPtr dname(ldns_dname_new_frm_str(fqdn.c_str()));
+  if (!dname) {
+    // Not a DNS name at all (an empty label, a label over 63 octets): no such
+    // domain can exist, so this is permanent.
+    return Reply{DnsStatus::NxDomain, nullptr, "bad domain name " + strip_dot(name)};
+  }
+  return query(dname.get(), type);
+}
+
+Reply LdnsResolver::query(const ldns_rdf* name, ldns_rr_type type) {
+  std::string what = dname_text(name);
+  std::string last = "no DNS server configured";
+  for (auto& r : resolvers_) {
+    ldns_pkt* raw = nullptr;
+    ldns_status st =
+        ldns_resolver_query_status(&raw, r.get(), name, type, LDNS_RR_CLASS_IN, LDNS_RD);
+    PktPtr pkt(raw);
+    if (st != LDNS_STATUS_OK || !pkt) {
+      last = st != LDNS_STATUS_OK ? ldns_get_errorstr_by_id(st) : "no DNS server answered";
+      continue;
+    }
+    if (ldns_pkt_tc(pkt.get())) {
+      last = "truncated answer and no TCP answer";
+      continue;
+    }
+    ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt.get());
+    if (rcode == LDNS_RCODE_NOERROR) return Reply{DnsStatus::Ok, std::move(pkt), {}};
+    if (rcode == LDNS_RCODE_NXDOMAIN)
+      return Reply{DnsStatus::NxDomain, std::move(pkt), "no such domain " + what};
+    last = rcode_name(rcode);  // SERVFAIL, REFUSED, ...: ask the next server
+  }
+  return Reply{DnsStatus::TempFail, nullptr, "DNS temporary failure for " + what + ": " + last};
+}
+
+HostAnswer LdnsResolver::lookup_host(std::string_view name) {
+  HostAnswer out;
+  std::string what = strip_dot(name);
+  Reply a = query(name, LDNS_RR_TYPE_A);
+  if (a.status == DnsStatus::NxDomain) {
+    out.status = DnsStatus::NxDomain;
+    out.error = a.error;
+    return out;
+  }
+  append_addrs(a, LDNS_RR_TYPE_A, &out.addrs);
+  Reply aaaa = query(name, LDNS_RR_TYPE_AAAA);
+  append_addrs(aaaa, LDNS_RR_TYPE_AAAA, &out.addrs);
+  if (!out.addrs.empty()) return out;  // one family failing is not fatal
+  if (a.status == DnsStatus::TempFail || aaaa.status == DnsStatus::TempFail) {
+    out.status = DnsStatus::TempFail;
+    out.error = a.status == DnsStatus::TempFail ? a.error : aaaa.error;
+    return out;
+  }
+  if (aaaa.status == DnsStatus::NxDomain) {
+    out.status = DnsStatus::NxDomain;
+    out.error = aaaa.error;
+    return out;
+  }
+  out.error = "no address for " + what;
+  return out;
+}
+
+MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
+  MxAnswer out;
+  Reply mx = query(domain, LDNS_RR_TYPE_MX);
+  if (mx.status != DnsStatus::Ok) {
+    out.status = mx.status;
+    out.error = mx.error;
+    return out;
+  }
+  std::vector<MxHost> hosts;
+  if (auto list = answers(mx, LDNS_RR_TYPE_MX)) {
+    for (size_t i = 0; i < ldns_rr_list_rr_count(list.get()); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(list.get(), i);
+      if (ldns_rr_rd_count(rr) != 2) continue;
+      MxHost host;
+      host.preference = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
+      host.name = dname_text(ldns_rr_rdf(rr, 1));
+      hosts.push_back(std::move(host));
+    }
+  }
+
+  if (hosts.empty()) {
+    // NODATA: the domain itself is the mail exchanger (RFC 5321 §5.1).
+    out.implicit = true;
+    HostAnswer self = lookup_host(domain);
+    if (self.status != DnsStatus::Ok) {
+      out.status = self.status;
+      out.error = self.error;
+      return out;
+    }
+    MxHost host{strip_dot(domain), 0, std::move(self.addrs), {}};
+    if (host.addrs.empty()) host.error = "couldn't find a mail exchanger or IP address";
+    out.hosts.push_back(std::move(host));
+    return out;
+  }
+
+  // RFC 7505 §3: a single MX of preference 0 whose target is the root.
+  if (hosts.size() == 1 && hosts[0].preference == 0 && hosts[0].name == ".") {
+    out.status = DnsStatus::NullMx;
+    out.error = strip_dot(domain) + " does not accept mail (null MX)";
+    return out;
+  }
+
+  // The same host listed twice (names compare case-insensitively) keeps its
+  // best preference.
+  std::stable_sort(hosts.begin(), hosts.end(),
+                   [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
+  std::vector<MxHost> unique;
+  for (auto& h : hosts) {
+    bool seen = std::any_of(unique.begin(), unique.end(),
+                            [&](const MxHost& u) { return lower(u.name) == lower(h.name); });
+    if (!seen) unique.push_back(std::move(h));
+  }
+  // Equal preferences in random order (RFC 5321 §5.1): shuffle, then a stable
+  // sort keeps the shuffled order within each preference.
+  std::shuffle(unique.begin(), unique.end(), rng);
+  std::stable_sort(unique.begin(), unique.end(),
+                   [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
+
+  for (auto& h : unique) {
+    if (h.name == ".") {
+      h.error = "MX target is the root (a null MX among other MX records)";
+      continue;
+    }
+    HostAnswer addrs = lookup_host(h.name);
+    h.addrs = std::move(addrs.addrs);
+    if (h.addrs.empty()) h.error = addrs.error.empty() ? "no address for " + h.name : addrs.error;
+  }
+  out.hosts = std::move(unique);
+  return out;
+}
+
+Result<std::string> LdnsResolver::lookup_ptr(const IpAddr& addr) {
+  RdfPtr ip = addr_rdf(addr);
+  RdfPtr reverse(ip ? ldns_rdf_address_reverse(ip.get()) : nullptr);
+  if (!reverse) return Error{"cannot build the reverse name of " + addr.str()};
+  Reply ptr = query(reverse.get(), LDNS_RR_TYPE_PTR);
+  if (ptr.status != DnsStatus::Ok) return Error{ptr.error};
+  if (auto list = answers(ptr, LDNS_RR_TYPE_PTR))
+    if (ldns_rr_list_rr_count(list.get()) > 0)
+      return dname_text(ldns_rr_rdf(ldns_rr_list_rr(list.get(), 0), 0));
+  return Error{"no PTR record for " + addr.str()};
+}
+
+Result<ResolverPtr> from_servers(const std::vector<DnsServer>& servers, size_t first, size_t n) {
+  ResolverPtr r(ldns_resolver_new());
+  if (!r) return Error{"ldns: out of memory"};
+  configure(r.get());
+  ldns_resolver_set_port(r.get(), servers[first].port);
+  for (size_t i = first; i < first + n; ++i) {
+    RdfPtr ns = addr_rdf(servers[i].addr);
+    if (!ns || ldns_resolver_push_nameserver(r.get(), ns.get()) != LDNS_STATUS_OK)
+      return Error{"ldns: cannot add DNS server " + servers[i].addr.str()};
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Resolver>> Resolver::create() {
+  std::vector<ResolverPtr> resolvers;
+  if (const char* env = std::getenv("DNSCACHEIP")) {
+    auto servers = parse_dnscacheip(env);
+    if (!servers) return Error{servers.error()};
+    for (size_t i = 0; i < servers->size(); ++i) {
+      auto r = from_servers(*servers, i, 1);
+      if (!r) return Error{r.error()};
+      resolvers.push_back(std::move(*r));
+    }
+  } else {
+    ldns_resolver* raw = nullptr;
+    ldns_status st = ldns_resolver_new_frm_file(&raw, nullptr);  // /etc/resolv.conf
+    ResolverPtr r(raw);
+    if (st == LDNS_STATUS_FILE_ERR && access("/etc/resolv.conf", F_OK) != 0) {
+      // No resolv.conf: the C library's default, a cache on this host.
+      auto local = from_servers({DnsServer{*IpAddr::parse("127.0.0.1"), 53}}, 0, 1);
+      if (!local) return Error{local.error()};
+      r = std::move(*local);
+    } else if (st != LDNS_STATUS_OK || !r) {
+      return Error{std::string("/etc/resolv.conf: ") + ldns_get_errorstr_by_id(st)};
+    }
+    configure(r.get());
+    if (ldns_resolver_nameserver_count(r.get()) == 0)
+      return Error{"/etc/resolv.conf: no nameserver line"};
+    resolvers.push_back(std::move(r));
+  }
+  return std::unique_ptr<Resolver>(new LdnsResolver(std::move(resolvers)));
+}
+
+}  // namespace qr
