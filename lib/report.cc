@@ -22,7 +22,8 @@ std::string sanitize(std::string_view text) {
 }
 
 std::string remote_said(std::string_view reply_text) {
-  if (reply_text.size() > ReplyParser::kMaxText) reply_text = reply_text.substr(0, ReplyParser::kMaxText);
+  if (reply_text.size() > ReplyParser::kMaxText)
+    reply_text = reply_text.substr(0, ReplyParser::kMaxText);
   std::string s = "Remote host said: ";
   s.append(reply_text);
   if (s.back() != '\n') s.push_back('\n');

@@ -47,14 +47,17 @@ inline constexpr std::string_view kNoConnection =
     "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
 inline constexpr std::string_view kOutOfMemory = "Out of memory. (#4.3.0)\n";
 inline constexpr std::string_view kReadMessage = "Unable to read message. (#4.3.0)\n";
-inline constexpr std::string_view kDnsTemp = "Sorry, I couldn't find any host by that name. (#4.1.2)\n";
-inline constexpr std::string_view kNoHost = "Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)\n";
+inline constexpr std::string_view kDnsTemp =
+    "Sorry, I couldn't find any host by that name. (#4.1.2)\n";
+inline constexpr std::string_view kNoHost =
+    "Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)\n";
 inline constexpr std::string_view kSelfMx =
     "Sorry. Although I'm listed as a best-preference MX or A for that host,\n"
     "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n";
 inline constexpr std::string_view kBadAddress =
     "Address contains a CR, LF or NUL byte and cannot be sent. (#5.1.3)\n";
-inline constexpr std::string_view kInternal = "Internal error in qmail-remote: ";  // + what, "(#4.3.0)"
+inline constexpr std::string_view kInternal =
+    "Internal error in qmail-remote: ";  // + what, "(#4.3.0)"
 }  // namespace texts
 
 }  // namespace qr

@@ -1,0 +1,310 @@
+#include "lib/deliver.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "lib/control/control.h"
+#include "lib/dns/dns.h"
+#include "lib/net/connect.h"
+#include "lib/net/connection.h"
+#include "lib/route/select.h"
+#include "lib/smtp/message.h"
+
+namespace qr {
+namespace {
+
+// How much of the attempt list the final Z report carries.
+constexpr size_t kMaxAttemptText = 3000;
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::tolower(c); });
+  return r;
+}
+
+bool has_forbidden_byte(std::string_view a) {
+  return a.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+bool file_exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+// An IP literal host argument, "[1.2.3.4]" or "[IPv6:2001:db8::1]".
+std::optional<IpAddr> host_literal(std::string_view host) {
+  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
+  std::string_view in = host.substr(1, host.size() - 2);
+  if (in.size() > 5 && lower(in.substr(0, 5)) == "ipv6:") in.remove_prefix(5);
+  return IpAddr::parse(in);
+}
+
+// The walk itself: one object per run, so each step reads like SPEC §4.
+class Walk {
+ public:
+  Walk(const Job& job, const Control& control, std::string dir, Rng& rng, Report& report)
+      : job_(job), control_(control), dir_(std::move(dir)), rng_(rng), report_(report) {}
+
+  void run();
+
+ private:
+  struct Expansion {
+    std::vector<Target> targets;
+    // A DNS answer that settles the run when `mx` is the route's only remote.
+    std::optional<std::pair<char, std::string>> verdict;
+  };
+
+  Resolver* resolver(std::string* error);
+  Expansion expand(const Endpoint& e);
+  Expansion expand_mx(const Endpoint& e);
+  // true: the run is over (a report was written).
+  bool attempt(const Target& t, const std::optional<IpAddr>& local);
+  SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
+  std::string route_line(const Target& t, const std::optional<IpAddr>& local,
+                         const SessionOutcome& o) const;
+  void note(std::string line) { failures_.push_back(std::move(line)); }
+  void give_up();
+
+  const Job& job_;
+  const Control& control_;
+  std::string dir_;
+  Rng& rng_;
+  Report& report_;
+  Selection sel_;
+  std::unique_ptr<Resolver> resolver_;
+  std::string resolver_error_;
+  std::vector<std::string> failures_;
+  size_t tried_ = 0, smtputf8_missing_ = 0;
+};
+
+Resolver* Walk::resolver(std::string* error) {
+  if (!resolver_ && resolver_error_.empty()) {
+    auto r = Resolver::create();
+    if (r)
+      resolver_ = std::move(*r);
+    else
+      resolver_error_ = r.error();
+  }
+  if (!resolver_) *error = resolver_error_;
+  return resolver_.get();
+}
+
+Walk::Expansion Walk::expand_mx(const Endpoint& e) {
+  Expansion x;
+  if (auto lit = host_literal(job_.host)) {
+    x.targets.push_back({"", *lit, e.port, false});
+    return x;
+  }
+  std::string err;
+  Resolver* res = resolver(&err);
+  if (!res) {
+    note("MX for " + job_.host + ": " + err);
+    x.verdict = {'Z', std::string(texts::kDnsTemp) + err + "\n"};
+    return x;
+  }
+  MxAnswer a = res->lookup_mx(lower(job_.host), rng_);
+  switch (a.status) {
+    case DnsStatus::NxDomain:
+      note("MX for " + job_.host + ": no such domain");
+      x.verdict = {'D', "Sorry, I couldn't find any host named " + job_.host + ". (#5.1.2)\n"};
+      return x;
+    case DnsStatus::NullMx:
+      note("MX for " + job_.host + ": null MX");
+      x.verdict = {'D', job_.host + " does not accept mail (null MX). (#5.1.10)\n"};
+      return x;
+    case DnsStatus::TempFail:
+      note("MX for " + job_.host + ": " + a.error);
+      x.verdict = {'Z', std::string(texts::kDnsTemp) + a.error + "\n"};
+      return x;
+    case DnsStatus::Ok:
+      break;
+  }
+  // SPEC §5: a best MX that is this host means the mail would loop.
+  if (drop_self_mx(a.hosts, [](const IpAddr& ip) { return is_local_address(ip); }) &&
+      a.hosts.empty()) {
+    note("MX for " + job_.host + ": this host is the best MX");
+    x.verdict = {'D', std::string(texts::kSelfMx)};
+    return x;
+  }
+  std::string unresolved;
+  for (const auto& h : a.hosts) {
+    if (h.addrs.empty()) {
+      note(h.name + ": " + (h.error.empty() ? "no address" : h.error));
+      unresolved += (unresolved.empty() ? "" : ", ") + h.name;
+    }
+    for (const auto& ip : h.addrs) x.targets.push_back({h.name, ip, e.port, true});
+  }
+  if (x.targets.empty())
+    x.verdict = {'Z', std::string(texts::kNoHost) + "No address for: " + unresolved + "\n"};
+  return x;
+}
+
+Walk::Expansion Walk::expand(const Endpoint& e) {
+  if (e.is_mx) return expand_mx(e);
+  Expansion x;
+  if (e.ip) {
+    x.targets.push_back({"", *e.ip, e.port, false});
+    return x;
+  }
+  std::string err;
+  Resolver* res = resolver(&err);
+  if (!res) {
+    note(e.host + ": " + err);
+    return x;
+  }
+  HostAnswer a = res->lookup_host(e.host);
+  if (a.status != DnsStatus::Ok || a.addrs.empty()) {
+    note(e.host + ": " + (a.error.empty() ? "no address" : a.error));
+    return x;
+  }
+  for (const auto& ip : a.addrs) x.targets.push_back({e.host, ip, e.port, false});
+  return x;
+}
+
+SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd) {
+  const Route& r = sel_.route;
+  SessionSettings s;
+  s.helo = r.options.helo.empty() ? control_.helohost : r.options.helo;
+  if (r.options.helo_ptr) {
+    // helo=ptr: the PTR name of the source address actually in use.
+    std::optional<IpAddr> src = local;
+    if (!src) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+        src = IpAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    }
+    std::string err;
+    if (Resolver* res = src ? resolver(&err) : nullptr) {
+      if (auto name = res->lookup_ptr(*src)) s.helo = *name;
+    }
+  }
+  s.peer = t.addr.str();
+  s.tls_name = t.host;
+  s.tls = r.options.tls;
+  s.user = r.user;
+  s.pass = r.pass;
+  s.auth_cleartext = r.options.auth_cleartext;
+  // qmail-tls per-host files override the route's policy (SPEC §8).
+  if (!t.host.empty()) {
+    std::string name = lower(t.host);
+    if (file_exists(dir_ + "/notlshosts/" + name)) {
+      s.tls = TlsPolicy::None;
+    } else if (file_exists(dir_ + "/tlshosts/" + name + ".pem")) {
+      s.tls = TlsPolicy::Verify;
+      s.ca_file = dir_ + "/tlshosts/" + name + ".pem";
+    }
+  }
+  if (t.port == 465) {
+    s.implicit_tls = true;
+    if (s.tls == TlsPolicy::None || s.tls == TlsPolicy::May) s.tls = TlsPolicy::Encrypt;
+  }
+  if (file_exists(dir_ + "/clientcert.pem")) s.client_cert = dir_ + "/clientcert.pem";
+  if (auto c = read_control_value(dir_, "tlsclientciphers"); c && *c) s.ciphers = **c;
+  return s;
+}
+
+std::string Walk::route_line(const Target& t, const std::optional<IpAddr>& local,
+                             const SessionOutcome& o) const {
+  std::string remote = t.host.empty() ? "[" + t.addr.str() + "]:" + std::to_string(t.port)
+                                      : t.host + "[" + t.addr.str() + "]:" + std::to_string(t.port);
+  return "route=" + sel_.route.name + " local=" + (local ? local->str() : "default") +
+         " remote=" + remote + " tls=" + o.tls + " auth=" + o.auth + "\n";
+}
+
+bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
+  std::string where = format_endpoint(t.addr, t.port) +
+                      (t.host.empty() ? "" : " (" + t.host + ")") + " from " +
+                      (local ? local->str() : "default");
+  bool skip_starttls = false;
+  for (;;) {
+    ++tried_;
+    ConnectFailure cf;
+    auto fd = connect_tcp(t.addr, t.port, local, control_.timeoutconnect, &cf);
+    if (!fd) {
+      note(where + ": " + cf.text);
+      return false;
+    }
+    int raw = fd->get();
+    Connection conn(std::move(*fd), control_.timeoutremote);
+    SessionSettings s = settings_for(t, local, raw);
+    s.skip_starttls = skip_starttls;
+    SessionOutcome o = run_session(conn, s, job_.envelope, job_.message);
+    if (o.kind == SessionOutcome::Kind::NextPair) {
+      note(where + ": " + o.reason);
+      if (o.smtputf8_missing) ++smtputf8_missing_;
+      // SPEC §4: a failed `may` handshake is retried once on the same pair in plaintext.
+      if (o.tls_failed_may && !skip_starttls) {
+        skip_starttls = true;
+        continue;
+      }
+      return false;
+    }
+    if (skip_starttls && o.tls == "none") o.tls = "failed-plaintext";
+    for (const auto& r : o.recipients) report_.recipient(r.letter, r.text);
+    report_.message(o.letter, o.text + route_line(t, local, o));
+    return true;
+  }
+}
+
+void Walk::give_up() {
+  std::string text;
+  char letter = 'Z';
+  if (tried_ > 0 && smtputf8_missing_ == tried_) {
+    // SPEC §7: every host was tried and none can take this envelope.
+    letter = 'D';
+    text = "The envelope is not ASCII and no server offers SMTPUTF8. (#5.6.7)\n";
+  } else {
+    text = std::string(texts::kNoConnection);
+  }
+  std::string list;
+  for (const auto& f : failures_) {
+    if (list.size() + f.size() + 1 > kMaxAttemptText) {
+      list += "...\n";
+      break;
+    }
+    list += f + "\n";
+  }
+  report_.message(letter, text + list + "route=" + sel_.route.name + "\n");
+}
+
+void Walk::run() {
+  sel_ = select_route(control_, job_.host, job_.envelope.sender, job_.envelope.recipients.front());
+  Plan plan = make_plan(sel_.route, control_.default_ips, rng_);
+  for (const auto& endpoint : plan.remotes) {
+    Expansion x = expand(endpoint);
+    if (x.verdict && plan.remotes.size() == 1) {
+      report_.message(x.verdict->first, x.verdict->second + "route=" + sel_.route.name + "\n");
+      return;
+    }
+    for (const auto& t : x.targets) {
+      auto attempts = pair_attempts({t}, plan.locals);
+      if (attempts.empty())
+        note(format_endpoint(t.addr, t.port) + ": no local IP of its address family in this route");
+      for (const auto& a : attempts)
+        if (attempt(a.target, a.local)) return;
+    }
+  }
+  give_up();
+}
+
+}  // namespace
+
+void deliver(const Job& job, Rng& rng, Report& report) {
+  // SPEC §4: refused before any connection, and before the control files,
+  // since no configuration can make such a message deliverable.
+  if (has_partial_last_line(job.message)) return report.message('D', texts::kPartialLine);
+  if (has_forbidden_byte(job.envelope.sender) ||
+      std::any_of(job.envelope.recipients.begin(), job.envelope.recipients.end(),
+                  [](const std::string& r) { return has_forbidden_byte(r); }))
+    return report.message('D', texts::kBadAddress);
+
+  std::string dir = control_dir();
+  auto control = load_control(dir);
+  if (!control) return report.message('Z', control.error() + ". (#4.3.0)\n");
+  Walk(job, *control, dir, rng, report).run();
+}
+
+}  // namespace qr

@@ -1,0 +1,305 @@
+#include "lib/smtp/session.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/report.h"
+#include "lib/smtp/capabilities.h"
+#include "lib/smtp/message.h"
+#include "lib/smtp/reply.h"
+#include "lib/smtp/secure.h"
+
+namespace qr {
+
+size_t wire_size_estimate(std::string_view message) {
+  return message.size() + static_cast<size_t>(std::count(message.begin(), message.end(), '\n'));
+}
+
+bool envelope_needs_smtputf8(const Envelope& env) {
+  if (has_8bit(env.sender)) return true;
+  return std::any_of(env.recipients.begin(), env.recipients.end(),
+                     [](const std::string& r) { return has_8bit(r); });
+}
+
+namespace {
+
+// The phases of one session, each small, in the order SPEC §4 walks them.
+// A connection that fails before the final dot sends the walk to the next
+// pair; replies from that session are forgotten.
+class Session {
+ public:
+  Session(Connection& conn, const SessionSettings& s, const Envelope& env, std::string_view msg)
+      : conn_(conn), s_(s), env_(env), msg_(msg) {}
+
+  SessionOutcome run();
+
+ private:
+  SessionOutcome next_pair(std::string reason) {
+    SessionOutcome o;
+    o.kind = SessionOutcome::Kind::NextPair;
+    o.reason = std::move(reason);
+    return o;
+  }
+  SessionOutcome final(char letter, std::string text) {
+    SessionOutcome o;
+    o.kind = SessionOutcome::Kind::Final;
+    o.letter = letter;
+    o.text = std::move(text);
+    o.tls = tls_;
+    o.auth = auth_;
+    return o;
+  }
+  // "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: ..."
+  std::string said(std::string_view first, const Reply& r) {
+    std::string t(first);
+    t += remote_said(r.text);
+    return t;
+  }
+
+  Result<Reply> command(std::string_view line);
+  // A dropped link, a timeout, a garbage reply or a 421: the next pair.
+  static bool lost(const Result<Reply>& r) { return !r || r->code == 421; }
+  std::string lost_reason(std::string_view step, const Result<Reply>& r) {
+    if (!r) return std::string(step) + ": " + r.error();
+    return std::string(step) + ": " + sanitize(r->text);
+  }
+
+  std::optional<SessionOutcome> greet();
+  std::optional<SessionOutcome> hello();
+  std::optional<SessionOutcome> secure();
+  std::optional<SessionOutcome> login();
+  SessionOutcome transaction();
+  SessionOutcome send_body(const std::vector<RecipientResult>& rcpts);
+  void quit();
+
+  Connection& conn_;
+  const SessionSettings& s_;
+  const Envelope& env_;
+  std::string_view msg_;
+  Capabilities caps_;
+  bool tls_active_ = false;
+  std::string tls_ = "none";
+  std::string auth_ = "none";
+};
+
+Result<Reply> Session::command(std::string_view line) {
+  conn_.queue(line);
+  conn_.queue("\r\n");
+  if (auto st = conn_.flush(); !st) return Error{st.error()};
+  return read_reply(conn_);
+}
+
+std::optional<SessionOutcome> Session::greet() {
+  auto r = read_reply(conn_);
+  if (!r) return next_pair("greeting: " + r.error());
+  if (r->code != 220 && !r->positive()) return next_pair("greeting failed: " + sanitize(r->text));
+  return std::nullopt;
+}
+
+// EHLO, and HELO when EHLO is refused with 5xx (SPEC §7).
+std::optional<SessionOutcome> Session::hello() {
+  auto r = command("EHLO " + s_.helo);
+  if (lost(r)) return next_pair(lost_reason("EHLO", r));
+  if (r->code == 250) {
+    caps_ = Capabilities::from_ehlo(*r);
+    return std::nullopt;
+  }
+  if (r->permanent()) {
+    caps_ = Capabilities{};
+    auto h = command("HELO " + s_.helo);
+    if (lost(h)) return next_pair(lost_reason("HELO", h));
+    if (h->code == 250) return std::nullopt;
+    return next_pair("my name was rejected: " + sanitize(h->text));
+  }
+  return next_pair("my name was rejected: " + sanitize(r->text));
+}
+
+// STARTTLS per the route's policy (SPEC §8).
+std::optional<SessionOutcome> Session::secure() {
+  if (tls_active_ || s_.tls == TlsPolicy::None || s_.skip_starttls) return std::nullopt;
+  bool required = s_.tls == TlsPolicy::Encrypt || s_.tls == TlsPolicy::Verify;
+  if (!caps_.starttls) {
+    if (required)
+      return next_pair("STARTTLS required by tls=" + std::string(tls_policy_name(s_.tls)) +
+                       " but not offered");
+    return std::nullopt;
+  }
+  auto r = command("STARTTLS");
+  if (lost(r)) return next_pair(lost_reason("STARTTLS", r));
+  if (r->code != 220) {
+    if (required) return next_pair("STARTTLS refused: " + sanitize(r->text));
+    return std::nullopt;  // `may`: the server changed its mind; go on in plaintext
+  }
+  // CVE-2011-0411 class: anything already sent after the 220 was injected
+  // before the handshake and must not be read as coming from inside TLS.
+  if (conn_.buffered() > 0) return next_pair("bytes received after the 220 to STARTTLS: dropped");
+  auto hs = start_tls(conn_, s_);
+  if (!hs) {
+    auto o = next_pair("TLS handshake failed: " + hs.error());
+    o.tls_failed_may = (s_.tls == TlsPolicy::May);
+    return o;
+  }
+  tls_active_ = true;
+  tls_ = *hs;
+  // RFC 3207 §4.2: forget what was learnt before TLS and ask again.
+  return hello();
+}
+
+// AUTH with the route's credentials (SPEC §9).
+std::optional<SessionOutcome> Session::login() {
+  if (s_.user.empty()) return std::nullopt;
+  auto result = authenticate(conn_, caps_, tls_active_, s_);
+  if (!result) return next_pair(result.error());
+  auth_ = *result;
+  return std::nullopt;
+}
+
+SessionOutcome Session::run() {
+  if (s_.implicit_tls) {
+    auto hs = start_tls(conn_, s_);
+    if (!hs) return next_pair("TLS handshake failed: " + hs.error());
+    tls_active_ = true;
+    tls_ = *hs;
+  }
+  if (auto o = greet()) return *o;
+  if (auto o = hello()) return *o;
+  if (auto o = secure()) return *o;
+  if (auto o = login()) return *o;
+  if (envelope_needs_smtputf8(env_) && !caps_.smtputf8) {
+    auto o = next_pair("the envelope is not ASCII and the server does not offer SMTPUTF8");
+    o.smtputf8_missing = true;
+    return o;
+  }
+  size_t size = wire_size_estimate(msg_);
+  if (caps_.size && caps_.size_limit > 0 && size > caps_.size_limit) {
+    quit();
+    return final('D', "Connected to " + s_.peer + " but the message is " + std::to_string(size) +
+                          " bytes and the server takes at most " +
+                          std::to_string(caps_.size_limit) + ". (#5.3.4)\n");
+  }
+  return transaction();
+}
+
+// MAIL, every RCPT and DATA: one write when PIPELINING is offered (RFC 2920
+// §3.1: DATA may end the group), replies read in order; else lock-step.
+SessionOutcome Session::transaction() {
+  std::string mail = "MAIL FROM:<" + env_.sender + ">";
+  if (caps_.size) mail += " SIZE=" + std::to_string(wire_size_estimate(msg_));
+  if (caps_.eightbitmime && has_8bit(msg_)) mail += " BODY=8BITMIME";
+  if (caps_.smtputf8 && envelope_needs_smtputf8(env_)) mail += " SMTPUTF8";
+
+  const bool pipelined = caps_.pipelining;
+  std::vector<RecipientResult> rcpts;
+  rcpts.reserve(env_.recipients.size());
+
+  if (pipelined) {
+    conn_.queue(mail + "\r\n");
+    for (const auto& r : env_.recipients) conn_.queue("RCPT TO:<" + r + ">\r\n");
+    conn_.queue("DATA\r\n");
+    if (auto st = conn_.flush(); !st) return next_pair("MAIL: " + st.error());
+  }
+
+  auto m = pipelined ? read_reply(conn_) : command(mail);
+  if (lost(m)) return next_pair(lost_reason("MAIL", m));
+  bool mail_ok = m->positive();
+
+  size_t accepted = 0, temporary = 0;
+  for (const auto& r : env_.recipients) {
+    Result<Reply> rr = Error{""};
+    if (pipelined) {
+      rr = read_reply(conn_);
+    } else if (mail_ok) {
+      rr = command("RCPT TO:<" + r + ">");
+    } else {
+      break;
+    }
+    if (lost(rr)) return next_pair(lost_reason("RCPT", rr));
+    if (!mail_ok) continue;  // pipelined replies to a refused MAIL are read and dropped
+    if (rr->positive()) {
+      rcpts.push_back({'r', ""});
+      ++accepted;
+    } else {
+      // RFC 1870 §6.1: 552 to RCPT is a temporary "too much mail" condition.
+      bool perm = rr->permanent() && rr->code != 552;
+      if (!perm) ++temporary;
+      rcpts.push_back({perm ? 'h' : 's', said(s_.peer + " does not like recipient.\n", *rr)});
+    }
+  }
+
+  Result<Reply> d = Error{""};
+  if (pipelined) {
+    d = read_reply(conn_);
+    if (lost(d)) return next_pair(lost_reason("DATA", d));
+    // RFC 2920 §3.1: a 354 when nothing was accepted must still be ended.
+    if (d->code == 354 && (!mail_ok || accepted == 0)) {
+      auto end = command(".");
+      if (lost(end)) return next_pair(lost_reason("DATA", end));
+    }
+  }
+
+  if (!mail_ok) {
+    quit();
+    char letter = m->permanent() ? 'D' : 'Z';
+    return final(letter, said("Connected to " + s_.peer + " but sender was rejected.\n", *m));
+  }
+  if (accepted == 0) {
+    quit();
+    auto o = final(temporary > 0 ? 'Z' : 'D', "Giving up on " + s_.peer + ".\n");
+    o.recipients = std::move(rcpts);
+    return o;
+  }
+  if (!pipelined) {
+    d = command("DATA");
+    if (lost(d)) return next_pair(lost_reason("DATA", d));
+  }
+  if (d->code != 354) {
+    quit();
+    auto o = final(d->permanent() ? 'D' : 'Z', said(s_.peer + " failed on DATA command.\n", *d));
+    o.recipients = std::move(rcpts);
+    return o;
+  }
+  return send_body(rcpts);
+}
+
+SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
+  BodyEncoder enc(msg_);
+  std::string chunk;
+  while (enc.next(chunk, 1 << 18)) {
+    if (auto st = conn_.write(chunk); !st) return next_pair("sending the message: " + st.error());
+  }
+  if (auto st = conn_.write(".\r\n"); !st) return next_pair("sending the message: " + st.error());
+
+  // From here on the server may have the message: never go to another pair.
+  auto r = read_reply(conn_);
+  if (!r) {
+    return final('Z', "Connected to " + s_.peer +
+                          " but connection died. Possible duplicate! (#4.4.2)\n" + r.error() +
+                          "\n");
+  }
+  quit();
+  SessionOutcome o;
+  if (r->positive()) {
+    o = final('K', said(s_.peer + " accepted message.\n", *r));
+  } else {
+    o = final(r->permanent() ? 'D' : 'Z',
+              said(s_.peer + " failed after I sent the message.\n", *r));
+  }
+  o.recipients = rcpts;
+  return o;
+}
+
+// QUIT is sent and its reply not awaited (SPEC §7): the outcome is known and
+// Exim, for one, holds that reply for 200 ms.
+void Session::quit() {
+  conn_.queue("QUIT\r\n");
+  (void)conn_.flush();
+}
+
+}  // namespace
+
+SessionOutcome run_session(Connection& conn, const SessionSettings& settings, const Envelope& env,
+                           std::string_view message) {
+  return Session(conn, settings, env, message).run();
+}
+
+}  // namespace qr
