@@ -1,0 +1,80 @@
+// load_control: every control file of SPEC §3 but the TLS ones, read once.
+// Choices: an empty helohost (or me) counts as missing; an empty timeout file
+// is "not a number"; an empty defaultoutgoingip means the kernel's choice and
+// does not fall back to outgoingip (the administrator wrote the file).
+#include "lib/control/control.h"
+
+#include "lib/control/text.h"
+
+namespace qr {
+
+namespace {
+
+Error file_error(std::string_view name, int line, const std::string& what) {
+  return Error{"control/" + std::string(name) + " line " + std::to_string(line) + ": " + what};
+}
+
+Status read_timeout(const std::string& dir, std::string_view name, unsigned& out) {
+  auto value = read_control_value(dir, name);
+  if (!value) return Error{value.error()};
+  if (!*value) return success();  // missing: the default stays
+  auto n = parse_positive(**value);
+  if (!n) return file_error(name, 1, "not a number of seconds");
+  out = *n;
+  return success();
+}
+
+// Reads and parses a list file; a missing file is an empty list.
+template <class T, class Parse>
+Status load_list(const std::string& dir, std::string_view name, std::vector<T>& out, Parse parse) {
+  auto lines = read_control_lines(dir, name);
+  if (!lines) return Error{lines.error()};
+  if (!*lines) return success();
+  auto parsed = parse(**lines);
+  if (!parsed) return Error{parsed.error()};
+  out = std::move(*parsed);
+  return success();
+}
+
+}  // namespace
+
+Result<Control> load_control(const std::string& dir) {
+  Control c;
+
+  for (const char* name : {"helohost", "me"}) {
+    auto v = read_control_value(dir, name);
+    if (!v) return Error{v.error()};
+    if (*v && !(*v)->empty()) {
+      c.helohost = **v;
+      break;
+    }
+  }
+  if (c.helohost.empty()) return Error{"control/me and control/helohost are both missing"};
+
+  if (auto st = read_timeout(dir, "timeoutconnect", c.timeoutconnect); !st)
+    return Error{st.error()};
+  if (auto st = read_timeout(dir, "timeoutremote", c.timeoutremote); !st) return Error{st.error()};
+
+  // SPEC §3: defaultoutgoingip, else the outgoingip patch's file.
+  for (const char* name : {"defaultoutgoingip", "outgoingip"}) {
+    auto v = read_control_value(dir, name);
+    if (!v) return Error{v.error()};
+    if (!*v) continue;
+    auto ips = parse_local_ips(**v);
+    if (!ips) return file_error(name, 1, ips.error());
+    c.default_ips = std::move(*ips);
+    break;
+  }
+
+  if (auto st = load_list(dir, "smtproutes", c.smtproutes, parse_smtproutes); !st)
+    return Error{st.error()};
+  if (auto st = load_list(dir, "routes", c.routes, parse_routes); !st) return Error{st.error()};
+  auto parse_map = [&](const std::vector<ControlLine>& lines) {
+    return parse_routemap(lines, c.routes);  // ROUTE names must exist (SPEC §3.2)
+  };
+  if (auto st = load_list(dir, "routemap", c.routemap, parse_map); !st) return Error{st.error()};
+
+  return c;
+}
+
+}  // namespace qr

@@ -1,0 +1,71 @@
+#include "lib/control/text.h"
+
+#include <limits>
+
+namespace qr {
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    size_t at = text.find(sep);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+static char lower_char(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = lower_char(c);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower_char(a[i]) != lower_char(b[i])) return false;
+  return true;
+}
+
+bool is_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_';
+}
+
+bool is_host_name(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (!is_host_char(c)) return false;
+  return true;
+}
+
+// Digits only: "+25", " 25" and "25x" are refused rather than half-read the
+// way vanilla's scan_ulong would.
+static std::optional<unsigned long> parse_digits(std::string_view text, unsigned long max) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  unsigned long n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + unsigned(c - '0');
+  }
+  if (n > max) return std::nullopt;
+  return n;
+}
+
+std::optional<uint16_t> parse_port(std::string_view text) {
+  auto n = parse_digits(text, 65535);
+  if (!n || *n == 0) return std::nullopt;
+  return uint16_t(*n);
+}
+
+std::optional<unsigned> parse_positive(std::string_view text) {
+  auto n = parse_digits(text, std::numeric_limits<unsigned>::max());
+  if (!n || *n == 0) return std::nullopt;
+  return unsigned(*n);
+}
+
+}  // namespace qr

@@ -1,0 +1,73 @@
+// SPEC §3.3: routemap, then smtproutes, then the destination's MX.
+#include "lib/route/select.h"
+
+namespace qr {
+
+namespace {
+
+Endpoint mx_endpoint(uint16_t port = 25) {
+  Endpoint ep;
+  ep.is_mx = true;
+  ep.port = port;
+  return ep;
+}
+
+// "[1.2.3.4]" (qmail's IP-literal host) -> its address; anything else nullopt.
+std::optional<IpAddr> ip_literal(std::string_view host) {
+  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
+  return IpAddr::parse(host.substr(1, host.size() - 2));
+}
+
+// A relay written in smtproutes: "" is MX, "[IP]" a literal, else a host name.
+Endpoint relay_endpoint(const SmtpRoute& sr) {
+  if (sr.relay.empty()) return mx_endpoint(sr.port);
+  Endpoint ep;
+  ep.port = sr.port;
+  if (auto ip = ip_literal(sr.relay)) {
+    ep.ip = ip;
+    ep.host = sr.relay.substr(1, sr.relay.size() - 2);
+  } else {
+    ep.host = sr.relay;
+  }
+  return ep;
+}
+
+Route made_up(std::string name, Endpoint remote, const Control& control) {
+  Route r;
+  r.name = std::move(name);
+  r.remote = {{std::move(remote)}};
+  r.local = control.default_ips;
+  return r;
+}
+
+}  // namespace
+
+Selection select_route(const Control& control, std::string_view host, std::string_view sender,
+                       std::string_view recipient) {
+  for (const RouteMapEntry& e : control.routemap) {
+    if (!e.sender.matches(sender) || !e.recipient.matches(recipient)) continue;
+    for (const Route& r : control.routes) {
+      if (r.name != e.route) continue;
+      Selection s{r, "routemap:" + std::to_string(e.line)};
+      if (s.route.local.empty()) s.route.local = control.default_ips;
+      return s;
+    }
+    // parse_routemap refuses unknown names; a Control built by hand might not.
+  }
+  if (const SmtpRoute* sr = match_smtproutes(control.smtproutes, host)) {
+    Route r = made_up("smtproutes", relay_endpoint(*sr), control);
+    r.user = sr->user;
+    r.pass = sr->pass;
+    return {std::move(r), "smtproutes:" + std::to_string(sr->line)};
+  }
+  // An IP-literal destination has no MX: connect to the literal (SPEC §1).
+  Endpoint remote = mx_endpoint();
+  if (auto ip = ip_literal(host)) {
+    remote = Endpoint{};
+    remote.ip = ip;
+    remote.host = std::string(host.substr(1, host.size() - 2));
+  }
+  return {made_up("mx", std::move(remote), control), "mx"};
+}
+
+}  // namespace qr
