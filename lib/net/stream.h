@@ -18,6 +18,11 @@ class Stream {
   virtual Status write_all(const char* buf, size_t n, unsigned timeout_s) = 0;
 };
 
+// Waits until `fd` is ready for `events` (POLLIN/POLLOUT), at most timeout_s
+// seconds in all, restarting after EINTR. Error texts: "timed out after 60 s",
+// or strerror. Shared by connect_tcp, PlainStream and the TLS stream.
+Status wait_fd(int fd, short events, unsigned timeout_s);
+
 // A non-blocking socket, waited on with poll. Does not own the fd.
 class PlainStream : public Stream {
  public:
