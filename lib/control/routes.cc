@@ -35,7 +35,7 @@ Result<Groups<std::string_view>> split_groups(std::string_view text) {
   for (std::string_view group : split(text, '&')) {
     std::vector<std::string_view> members;
     for (std::string_view m : split(group, '|')) {
-      if (m.empty()) return Error{"empty item in '" + std::string(text) + "'"};
+      if (m.empty()) return Error{"empty item"};
       members.push_back(m);
     }
     groups.push_back(std::move(members));
@@ -51,7 +51,6 @@ std::optional<std::string_view> unbracket(std::string_view item) {
 }
 
 Result<Endpoint> parse_endpoint(std::string_view item) {
-  std::string quoted = "'" + std::string(item) + "'";
   Endpoint ep;
   if (iequals(item, "mx")) {
     ep.is_mx = true;
@@ -60,25 +59,26 @@ Result<Endpoint> parse_endpoint(std::string_view item) {
   std::string_view addr = item, port;
   if (item.front() == '[') {
     size_t close = item.find(']');
-    if (close == std::string_view::npos) return Error{"missing ']' in " + quoted};
+    if (close == std::string_view::npos)
+      return Error{"unclosed bracket '" + std::string(item) + "'"};
     addr = item.substr(1, close - 1);
     std::string_view after = item.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return Error{"bad item " + quoted};
+      if (after.front() != ':') return Error{"bad item '" + std::string(item) + "'"};
       port = after.substr(1);
-      if (port.empty()) return Error{"bad port '' in " + quoted};
+      if (port.empty()) return Error{"bad port ''"};
     }
     auto ip = IpAddr::parse(addr);
-    if (!ip) return Error{"bad IP address '" + std::string(addr) + "' in " + quoted};
+    if (!ip) return Error{"bad IP address '" + std::string(addr) + "'"};
     ep.ip = ip;
   } else {
     size_t colon = item.find(':');
     if (colon != std::string_view::npos && item.find(':', colon + 1) != std::string_view::npos)
-      return Error{"IPv6 address " + quoted + " must be written in brackets: [IPv6]:PORT"};
+      return Error{"IPv6 address '" + std::string(item) + "' needs brackets ([IPv6]:PORT)"};
     if (colon != std::string_view::npos) {
       addr = item.substr(0, colon);
       port = item.substr(colon + 1);
-      if (port.empty()) return Error{"bad port '' in " + quoted};
+      if (port.empty()) return Error{"bad port ''"};
     }
     if (iequals(addr, "mx")) return Error{"'mx' takes no port"};
     if (!is_host_name(addr)) return Error{"bad host name '" + std::string(addr) + "'"};
@@ -87,7 +87,7 @@ Result<Endpoint> parse_endpoint(std::string_view item) {
   ep.host = std::string(addr);
   if (!port.empty()) {
     auto p = parse_port(port);
-    if (!p) return Error{"bad port '" + std::string(port) + "' in " + quoted};
+    if (!p) return Error{"bad port '" + std::string(port) + "'"};
     ep.port = *p;
   }
   return ep;
