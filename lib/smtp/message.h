@@ -10,6 +10,7 @@
 namespace qr {
 
 // The message bytes: a regular file is mmapped, a pipe read into memory.
+// Like vanilla's reads of fd 0, the message starts at the fd's current offset.
 class MessageSource {
  public:
   static Result<MessageSource> from_fd(int fd);
@@ -24,6 +25,8 @@ class MessageSource {
   const char* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  void* map_base_ = nullptr;  // the whole file's mapping (data_ may start later)
+  size_t map_len_ = 0;
   std::string owned_;  // for pipes
 };
 
