@@ -23,6 +23,9 @@ bool envelope_needs_smtputf8(const Envelope& env) {
 
 namespace {
 
+// Body writes: large enough that a 10 MiB message is a few dozen writes.
+constexpr size_t kBodyChunk = 1 << 18;
+
 // The phases of one session, each small, in the order SPEC §4 walks them.
 // A connection that fails before the final dot sends the walk to the next
 // pair; replies from that session are forgotten.
@@ -262,12 +265,19 @@ SessionOutcome Session::transaction() {
 }
 
 SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
+  // The final ".\r\n" rides on the last chunk: one write fewer, and for a
+  // small message the whole body and its end go out in one segment.
   BodyEncoder enc(msg_);
-  std::string chunk;
-  while (enc.next(chunk, 1 << 18)) {
+  std::string chunk, ahead;
+  bool more = enc.next(chunk, kBodyChunk);
+  if (!more) chunk.clear();  // an empty message is an empty body (SPEC §4)
+  for (;;) {
+    bool last = !more || !enc.next(ahead, kBodyChunk);
+    if (last) chunk.append(".\r\n");
     if (auto st = conn_.write(chunk); !st) return next_pair("sending the message: " + st.error());
+    if (last) break;
+    chunk.swap(ahead);
   }
-  if (auto st = conn_.write(".\r\n"); !st) return next_pair("sending the message: " + st.error());
 
   // From here on the server may have the message: never go to another pair.
   auto r = read_reply(conn_);
