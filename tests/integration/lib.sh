@@ -1,0 +1,242 @@
+# shellcheck shell=bash
+# Sourced by every tests/integration/t_*.sh. Bookkeeping, addresses, a
+# scratch qmail root, running qmail-remote, and looking at what the Exim
+# servers of exim.sh received. See doc/TESTING.md.
+#
+# Call ok/fail/check_* from the test script's own shell, not from a
+# $(...) or a pipeline: the counters live in this shell.
+
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
+IT_TMP=$IT_DIR/tmp
+QR_BIN=${QR_BIN:-$REPO_ROOT/qmail-remote}
+T_NAME=$(basename "${0%.sh}")
+T_TMP=$IT_TMP/$T_NAME
+T_PASSED=0
+T_FAILED=0
+QR_CALLS=0
+
+# shellcheck source=tests/integration/exim.sh
+source "$IT_DIR/exim.sh"
+
+# Exim runs as Debian-exim: it must be able to enter tmp/.
+mkdir -p "$IT_TMP" && chmod 755 "$IT_TMP"
+rm -rf "$T_TMP" && mkdir -p "$T_TMP" && chmod 755 "$T_TMP"
+
+# TLS tests check certificates against this CA ($TEST_CA).
+exim_ca || echo "lib.sh: could not make the test CA" >&2
+
+# Whatever happens to the script, no server outlives it.
+_lib_cleanup() {
+  exim_stop_all
+  if declare -F unbound_stop_all >/dev/null; then
+    unbound_stop_all
+  elif declare -F unbound_stop >/dev/null; then
+    unbound_stop
+  fi
+} >/dev/null 2>&1
+trap _lib_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- bookkeeping -------------------------------------------------------
+
+ok() {
+  T_PASSED=$((T_PASSED + 1))
+  printf 'ok   %s\n' "$1"
+}
+
+fail() {
+  T_FAILED=$((T_FAILED + 1))
+  printf 'FAIL %s: %s\n' "$1" "${2:-}"
+}
+
+# Shows a value on one line, control bytes escaped, at most 300 chars.
+_show() {
+  local v
+  printf -v v '%q' "$1"
+  ((${#v} > 300)) && v="${v:0:300}..."
+  printf '%s' "$v"
+}
+
+check_eq() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else
+    fail "$1" "expected $(_show "$2"), got $(_show "$3")"
+  fi
+}
+
+# check_contains NAME NEEDLE HAYSTACK: a fixed string, not a pattern.
+check_contains() {
+  if [[ $3 == *"$2"* ]]; then ok "$1"; else
+    fail "$1" "$(_show "$2") not in $(_show "$3")"
+  fi
+}
+
+check_not_contains() {
+  if [[ $3 != *"$2"* ]]; then ok "$1"; else
+    fail "$1" "$(_show "$2") found in $(_show "$3")"
+  fi
+}
+
+# check_match NAME ERE TEXT
+check_match() {
+  if [[ $3 =~ $2 ]]; then ok "$1"; else
+    fail "$1" "$(_show "$3") does not match /$2/"
+  fi
+}
+
+# check_file_eq NAME EXPECTED_FILE ACTUAL_FILE: byte for byte.
+check_file_eq() {
+  local why
+  if why=$(cmp -- "$2" "$3" 2>&1); then ok "$1"; else
+    fail "$1" "$why"
+  fi
+}
+
+# Prints the closing line run sums up; must be the test's last output.
+summary() {
+  printf '%s passed, %s failed\n' "$T_PASSED" "$T_FAILED"
+  ((T_FAILED == 0))
+}
+
+# --- addresses ---------------------------------------------------------
+
+# ip_block N (1..250): this test file's addresses are 127.0.N.1 ... 254.
+# Every t_*.sh picks its own N, so files never share an address.
+ip_block() {
+  if [[ ! $1 =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > 250)); then
+    echo "ip_block: want 1..250, got $1" >&2
+    return 2
+  fi
+  T_IP_BLOCK=$1
+  echo 0 >"$T_TMP/.ip_next"
+}
+
+# Prints the next free address of the block; works inside $(...).
+alloc_ip() {
+  local n
+  if [[ -z ${T_IP_BLOCK:-} ]]; then
+    echo "alloc_ip: call ip_block N first" >&2
+    return 2
+  fi
+  n=$(($(<"$T_TMP/.ip_next") + 1))
+  if ((n > 254)); then
+    echo "alloc_ip: block $T_IP_BLOCK is used up" >&2
+    return 1
+  fi
+  echo "$n" >"$T_TMP/.ip_next"
+  printf '127.0.%s.%s\n' "$T_IP_BLOCK" "$n"
+}
+
+# --- qmail-remote ------------------------------------------------------
+
+# Prints the path of a new qmail root with control/me and short timeouts.
+qmail_root_new() {
+  local root
+  root=$(mktemp -d "$T_TMP/qroot-XXXX") || return 1
+  chmod 755 "$root"
+  mkdir "$root/control"
+  echo testhost.example >"$root/control/me"
+  echo 5 >"$root/control/timeoutconnect"
+  echo 10 >"$root/control/timeoutremote"
+  printf '%s\n' "$root"
+}
+
+# run_qmail_remote ROOT HOST SENDER RECIP... <message
+# Runs ./qmail-remote with QMAIL_ROOT=ROOT (and DNSCACHEIP when set), in an
+# otherwise empty environment, killed after QR_TIMEOUT (60) seconds. Sets:
+#   QR_OUT  file with the exact stdout bytes (the report)
+#   QR_ERR  file with stderr (must stay empty)
+#   QR_RC   exit status (must be 0; 124 means it was killed)
+#   QR_MS   wall time in milliseconds
+run_qmail_remote() {
+  local root=$1 t0 t1
+  shift
+  QR_CALLS=$((QR_CALLS + 1))
+  QR_OUT=$T_TMP/qr-$QR_CALLS.out
+  QR_ERR=$T_TMP/qr-$QR_CALLS.err
+  local env=(PATH=/usr/bin:/bin "QMAIL_ROOT=$root")
+  [[ -n ${DNSCACHEIP:-} ]] && env+=("DNSCACHEIP=$DNSCACHEIP")
+  t0=${EPOCHREALTIME/./}
+  env -i "${env[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$QR_BIN" "$@" \
+    >"$QR_OUT" 2>"$QR_ERR"
+  QR_RC=$?
+  t1=${EPOCHREALTIME/./}
+  QR_MS=$(((t1 - t0) / 1000))
+  return 0
+}
+
+# The report of FILE (default: the last run), one line per report.
+report_text() {
+  python3 "$IT_DIR/report.py" "${1:-$QR_OUT}"
+}
+
+# Just the letters, e.g. "rrK".
+report_letters() {
+  python3 "$IT_DIR/report.py" --letters "${1:-$QR_OUT}" 2>/dev/null
+}
+
+# check_qr_clean NAME: the last run exited 0, wrote nothing to stderr, and
+# its report is well framed.
+check_qr_clean() {
+  local why=""
+  ((QR_RC == 0)) || why+="exit status $QR_RC; "
+  [[ -s $QR_ERR ]] && why+="stderr: $(_show "$(head -c 300 "$QR_ERR")"); "
+  python3 "$IT_DIR/report.py" "$QR_OUT" >/dev/null 2>"$T_TMP/.framing" ||
+    why+="framing: $(tr '\n' ' ' <"$T_TMP/.framing")"
+  if [[ -z $why ]]; then ok "$1"; else fail "$1" "$why"; fi
+}
+
+# crlf FILE: the bytes an SMTP server stores for an LF message (LF -> CRLF).
+crlf() {
+  sed 's/$/\r/' -- "$1"
+}
+
+# --- what the servers saw ----------------------------------------------
+
+# Stored messages of server NAME, one path a line, oldest first. Each file
+# is one recipient's copy: STORE/<exim id>.<recipient>.
+stored_messages() {
+  local store
+  store=$(exim_store "$1")
+  find "$store" -maxdepth 1 -type f ! -name '.*' -printf '%T@ %p\n' 2>/dev/null |
+    sort -n | cut -d' ' -f2-
+}
+
+# The envelope of one stored file: "sender <S>" and "recipient <R>".
+stored_envelope() {
+  local f=$1
+  cat -- "${f%/store/*}/envelope/${f##*/}"
+}
+
+exim_log() {
+  cat -- "$(exim_logfile "$1")" 2>/dev/null
+}
+
+# Only the reception lines: "<= sender H=(helo) [ip]:port I=[ip]:port P=...
+# X=cipher A=authenticator:user S=size for rcpt...".
+exim_received() {
+  grep -F ' <= ' -- "$(exim_logfile "$1")" 2>/dev/null
+}
+
+# Empties NAME's store and log between two cases with one server.
+exim_clear() {
+  local dir
+  dir=$(exim_dir "$1")
+  find "$dir/store" "$dir/envelope" -mindepth 1 -delete 2>/dev/null
+  : >"$dir/log/mainlog"
+}
+
+# wait_for_store NAME COUNT [TIMEOUT_SECONDS=5]: until NAME holds at least
+# COUNT messages. Files appear whole (renamed into place).
+wait_for_store() {
+  local name=$1 want=$2 secs=${3:-5} have end
+  end=$((${EPOCHREALTIME/./} + ${secs%.*} * 1000000))
+  while :; do
+    have=$(stored_messages "$name" | wc -l)
+    ((have >= want)) && return 0
+    ((${EPOCHREALTIME/./} > end)) && break
+    sleep 0.05
+  done
+  echo "wait_for_store $name: $have of $want messages after ${secs}s" >&2
+  return 1
+}
