@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -201,10 +202,11 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   if (!ssl || method == nullptr) {
     return Error{"cannot create TLS session: " + openssl_reason("out of memory")};
   }
-  BIO* bio = BIO_new(method);
-  if (bio == nullptr) return Error{"cannot create TLS session: " + openssl_reason("out of memory")};
-  BIO_set_fd(bio, fd, BIO_NOCLOSE);
-  SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns the BIO from here
+  BioPtr bio(BIO_new(method));
+  if (!bio) return Error{"cannot create TLS session: " + openssl_reason("out of memory")};
+  BIO_set_fd(bio.get(), fd, BIO_NOCLOSE);
+  BIO* b = bio.release();
+  SSL_set_bio(ssl.get(), b, b);  // the SSL owns the BIO from here
 
   std::string host = options.host;
   if (!host.empty() && host.back() == '.') host.pop_back();
