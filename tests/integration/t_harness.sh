@@ -206,8 +206,9 @@ if exim_start d "$D" 2525 ehlo=reject tls=wrongname delay_mail=1; then
   check_match "ehlo=reject: EHLO gets 550" '^EHLO 550 ' "$(step "$out" EHLO)"
   check_match "ehlo=reject: HELO accepted" '^HELO 250 ' "$(step "$out" HELO)"
   check_match "ehlo=reject: mail still flows" '^DATA 250 ' "$(step "$out" DATA)"
-  (( SECONDS - t0 >= 1 )) && ok "delay_mail=1: MAIL answered late" ||
+  if ((SECONDS - t0 >= 1)); then ok "delay_mail=1: MAIL answered late"; else
     fail "delay_mail=1: MAIL answered late" "took $((SECONDS - t0))s"
+  fi
 else
   fail "exim_start d" "see above"
 fi
@@ -226,19 +227,20 @@ fi
 fake=$T_TMP/fake-qmail-remote
 cat >"$fake" <<'EOF'
 #!/bin/sh
-# Stand-in: echoes its arguments, QMAIL_ROOT and stdin's size as a report.
+# Stand-in: echoes its arguments, environment and stdin's size as a report.
 n=$(wc -c | tr -d ' ')
 printf 'r%s\0' "$3"
-printf 'K%s %s\n%s bytes\0' "$1" "$QMAIL_ROOT" "$n"
+printf 'K%s %s %s%s\n%s bytes\0' "$1" "$QMAIL_ROOT" "$DNSCACHEIP" "${HOME:-}" "$n"
 EOF
 chmod 755 "$fake"
 root=$(qmail_root_new)
 check_eq "qmail_root_new: control/me" testhost.example "$(cat "$root/control/me")"
-QR_BIN=$fake run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+HOME=/root DNSCACHEIP=127.0.0.53:5353 QR_BIN=$fake \
+  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
 check_qr_clean "run_qmail_remote: exit 0, no stderr, framing"
 check_eq "run_qmail_remote: letters" rK "$(report_letters)"
 check_eq "report_text: one line per report" \
-  "r r@dest.test"$'\n'"K dest.test $root\\n$(wc -c <"$msg") bytes" "$(report_text)"
+  "r r@dest.test"$'\n'"K dest.test $root 127.0.0.53:5353\\n$(wc -c <"$msg") bytes" "$(report_text)"
 printf 'rok\0Kdone\0Zlate\0' >"$T_TMP/bad.report"
 if report_text "$T_TMP/bad.report" >/dev/null 2>&1; then
   fail "report.py: two message reports rejected" "exit 0"
