@@ -1,0 +1,206 @@
+#include "lib/admin/commands.h"
+
+#include <map>
+#include <optional>
+
+#include "lib/admin/check.h"
+#include "lib/admin/edit.h"
+#include "lib/admin/entries.h"
+#include "lib/admin/explain.h"
+#include "lib/admin/help.h"
+#include "lib/control/control.h"
+#include "lib/control/text.h"
+
+namespace qr {
+
+namespace {
+
+Output usage_error(const std::string& command, const std::string& what) {
+  std::string how = command.empty() ? "qmail-routes --help" : "qmail-routes " + command + " --help";
+  return Output{2, "", "qmail-routes: " + what + " (see " + how + ")\n"};
+}
+
+Output failure(const std::string& what) {
+  return Output{1, "", "qmail-routes: " + what + "\n"};
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+Result<RouteFiles> read_route_files(const std::string& dir) {
+  auto routes = read_text_file(dir, "routes");
+  if (!routes) return Error{routes.error()};
+  auto routemap = read_text_file(dir, "routemap");
+  if (!routemap) return Error{routemap.error()};
+  return RouteFiles{std::move(*routes), std::move(*routemap)};
+}
+
+Output check(const std::string& dir) {
+  Output o;
+  for (const std::string& p : check_control(dir)) o.out += p + "\n";
+  o.code = o.out.empty() ? 0 : 1;
+  return o;
+}
+
+Output list(const std::string& dir) {
+  auto files = read_route_files(dir);
+  if (!files) return failure(files.error());
+  auto entries = list_entries(*files);
+  if (!entries) return failure(entries.error());
+  Output o;
+  for (size_t i = 0; i < entries->size(); ++i) o.out += format_entry(i + 1, (*entries)[i]) + "\n";
+  return o;
+}
+
+Output explain_cmd(const std::vector<std::string>& args, const std::string& dir) {
+  bool dns = true;
+  std::vector<std::string> words;
+  for (const auto& a : args) {
+    if (a == "--no-dns")
+      dns = false;
+    else if (a.size() > 1 && a[0] == '-')
+      return usage_error("explain", "unknown option " + a);
+    else
+      words.push_back(a);
+  }
+  // Extra recipients are allowed, as qmail-remote's argv: the first one routes.
+  if (words.size() < 3) return usage_error("explain", "needs HOST SENDER RECIP");
+  auto control = load_control(dir);
+  if (!control) return failure(control.error());
+  std::unique_ptr<Resolver> resolver;
+  if (dns) {
+    auto r = Resolver::create();
+    if (!r) return failure("cannot set up DNS: " + r.error() + " (try --no-dns)");
+    resolver = std::move(*r);
+  }
+  Rng rng = make_rng();
+  ExplainRequest req{words[0], words[1], words[2]};
+  return Output{0, explain(*control, dir, req, resolver.get(), rng), ""};
+}
+
+// The seed's options and SPEC §11's long forms; each takes a value.
+enum class Opt { Dest, Host, Port, Priority, Local, User, From, Login, Pass };
+
+const std::map<std::string, Opt>& add_options() {
+  static const std::map<std::string, Opt> m = {
+      {"-d", Opt::Dest},
+      {"--destination", Opt::Dest},
+      {"-rh", Opt::Host},
+      {"--rh", Opt::Host},
+      {"--remoteHost", Opt::Host},
+      {"-rp", Opt::Port},
+      {"--rp", Opt::Port},
+      {"--remotePort", Opt::Port},
+      {"-p", Opt::Priority},
+      {"--priority", Opt::Priority},
+      {"-l", Opt::Local},
+      {"--localIp", Opt::Local},
+      {"-u", Opt::User},
+      {"--smtpUser", Opt::User},
+      {"-f", Opt::From},
+      {"--mailFrom", Opt::From},
+      {"-rl", Opt::Login},
+      {"--rl", Opt::Login},
+      {"--remoteLogin", Opt::Login},
+      {"-rpwd", Opt::Pass},
+      {"--rpwd", Opt::Pass},
+      {"--remotePasswd", Opt::Pass},
+  };
+  return m;
+}
+
+Result<AddRequest> parse_add(const std::vector<std::string>& args) {
+  std::map<Opt, std::string> given;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i], value;
+    bool inline_value = false;
+    if (size_t eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inline_value = true;
+    }
+    auto it = add_options().find(name);
+    if (it == add_options().end()) return Error{"unknown argument '" + args[i] + "'"};
+    if (!inline_value) {
+      if (i + 1 == args.size()) return Error{name + " needs a value"};
+      value = args[++i];
+    }
+    if (given.count(it->second)) return Error{name + " given twice"};
+    given[it->second] = value;
+  }
+  auto get = [&](Opt o) { return given.count(o) ? given[o] : std::string(); };
+  // SPEC §11: both select by envelope sender; two would be a contradiction.
+  if (given.count(Opt::User) && given.count(Opt::From))
+    return Error{"-u and -f both select the envelope sender: give one of them"};
+  AddRequest req;
+  req.destination = get(Opt::Dest);
+  req.sender = given.count(Opt::User) ? get(Opt::User) : get(Opt::From);
+  if (given.count(Opt::Dest) && req.destination.empty()) return Error{"-d needs a destination"};
+  if (given.count(Opt::User) + given.count(Opt::From) && req.sender.empty())
+    return Error{"-u/-f needs a sender"};
+  if (req.destination.empty() && req.sender.empty())
+    return Error{"-d DEST is required (or -u/-f SENDER for any destination)"};
+  req.remote_host = get(Opt::Host);
+  if (req.remote_host.empty()) return Error{"-rh REMOTE_HOST is required"};
+  if (given.count(Opt::Port)) {
+    auto port = parse_port(get(Opt::Port));
+    if (!port) return Error{"bad port '" + get(Opt::Port) + "'"};
+    req.port = *port;
+  }
+  if (given.count(Opt::Priority)) {
+    auto p = parse_positive(get(Opt::Priority));
+    if (!p || *p == 0) return Error{"bad priority '" + get(Opt::Priority) + "' (1, 2, ...)"};
+    req.priority = *p;
+  }
+  req.local_ips = get(Opt::Local);
+  req.login = get(Opt::Login);
+  req.password = get(Opt::Pass);
+  return req;
+}
+
+Output apply(const std::string& dir, const RouteFiles& files, const Result<Edit>& edit,
+             const FileWriter& write) {
+  if (!edit) return failure(edit.error());
+  if (auto st = save(dir, files, *edit, write); !st) return failure(st.error());
+  return Output{0, edit->summary + "\n", ""};
+}
+
+Output add(const std::vector<std::string>& args, const std::string& dir, const FileWriter& write) {
+  auto req = parse_add(args);
+  if (!req) return usage_error("add", req.error());
+  auto files = read_route_files(dir);
+  if (!files) return failure(files.error());
+  return apply(dir, *files, add_route(*files, *req), write);
+}
+
+Output del(const std::vector<std::string>& args, const std::string& dir, const FileWriter& write) {
+  if (args.size() != 1) return usage_error("del", "needs one ID");
+  auto id = parse_positive(args[0]);
+  if (!id) return usage_error("del", "bad ID '" + args[0] + "'");
+  auto files = read_route_files(dir);
+  if (!files) return failure(files.error());
+  return apply(dir, *files, del_entry(*files, *id), write);
+}
+
+}  // namespace
+
+Output run_command(const std::vector<std::string>& args, const std::string& dir,
+                   const FileWriter& write) {
+  if (args.empty()) return usage_error("", "no command");
+  const std::string& cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help")
+    return Output{0, std::string(help_text(rest.empty() ? "" : rest[0])), ""};
+  if (help_text(cmd).empty()) return usage_error("", "unknown command '" + cmd + "'");
+  if (wants_help(rest)) return Output{0, std::string(help_text(cmd)), ""};
+  if (cmd == "check") return rest.empty() ? check(dir) : usage_error(cmd, "takes no argument");
+  if (cmd == "list") return rest.empty() ? list(dir) : usage_error(cmd, "takes no argument");
+  if (cmd == "explain") return explain_cmd(rest, dir);
+  if (cmd == "add") return add(rest, dir, write);
+  return del(rest, dir, write);
+}
+
+}  // namespace qr

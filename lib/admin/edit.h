@@ -1,0 +1,59 @@
+// `qmail-routes add` and `del` as pure functions from files to files
+// (SPEC §11). Nothing here touches the disk: save() below does.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "lib/admin/entries.h"
+#include "lib/admin/text_file.h"
+#include "lib/result.h"
+
+namespace qr {
+
+struct AddRequest {
+  std::string destination;  // RECIPIENT pattern; empty: any ("*")
+  std::string sender;       // SENDER pattern (-u or -f); empty: any ("*")
+  std::string remote_host;  // host name, IPv4, IPv6 (bare or bracketed), or "mx"
+  std::optional<uint16_t> port;
+  unsigned priority = 1;  // failover group, 1 first (SPEC §11)
+  std::string local_ips;  // LOCAL_IPS syntax; empty: defaultoutgoingip
+  std::string login, password;
+};
+
+// Route names made by add (documented in man/qmail-routes.8):
+//   *;*            default
+//   *;DEST         to_DEST
+//   SENDER;*       from_SENDER
+//   SENDER;DEST    from_SENDER_to_DEST
+// with '@' written "_at_", "<>" written "null" and any other character a
+// route name cannot hold written '-'; "-2", "-3"... when the name is taken.
+std::string route_name_for(const std::string& sender, const std::string& recipient);
+
+// The order of SPEC §11 (seed 000): 0 sender address + named destination,
+// 1 sender domain + named destination, 2 sender address + any, 3 sender
+// domain + any, 4 any sender + named destination, 5 "*;*". "<>" counts as an
+// address.
+int selector_rank(const std::string& sender, const std::string& recipient);
+
+struct Edit {
+  RouteFiles files;
+  // Which file to write first so that every intermediate state parses: a new
+  // route must exist before routemap names it; a routemap line must go before
+  // its route does.
+  bool routes_first = true;
+  std::string summary;  // what was done, for the user
+};
+
+// Errors: bad arguments, conflicts with the existing route for the selector,
+// and files that do not parse before or after the edit.
+Result<Edit> add_route(const RouteFiles& files, const AddRequest& request);
+Result<Edit> del_entry(const RouteFiles& files, size_t id);
+
+// Writes the files that changed, in the edit's order. On failure the error
+// names the file and says which files, if any, were already replaced.
+Status save(const std::string& dir, const RouteFiles& before, const Edit& edit,
+            const FileWriter& write);
+
+}  // namespace qr

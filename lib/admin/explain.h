@@ -1,0 +1,29 @@
+// `qmail-routes explain` (SPEC §11): what qmail-remote would try for one
+// delivery, without sending anything.
+#pragma once
+
+#include <string>
+
+#include "lib/control/control.h"
+#include "lib/dns/dns.h"
+#include "lib/route/plan.h"
+
+namespace qr {
+
+struct ExplainRequest {
+  std::string host, sender, recipient;  // as qmail-remote's argv
+};
+
+// Lines:
+//   rule: routemap:N | smtproutes:N | mx
+//   route: NAME
+//   tls: POLICY            (the route's; per-host files and port 465 show per pair)
+//   auth: no | yes (user LOGIN)
+//   remote=HOST[IP]:PORT local=IP|default tls=POLICY   one per pair, in order
+// and "# ..." notes for DNS answers that leave an item without addresses.
+// `resolver` null: no DNS (--no-dns): `mx` items are shown as "mx" and host
+// names unresolved, paired with every local IP.
+std::string explain(const Control& control, const std::string& dir, const ExplainRequest& req,
+                    Resolver* resolver, Rng& rng);
+
+}  // namespace qr

@@ -1,0 +1,87 @@
+#include "lib/admin/help.h"
+
+namespace qr {
+
+namespace {
+
+constexpr std::string_view kTool =
+    "usage: qmail-routes COMMAND [ARGS]\n"
+    "\n"
+    "Reads and edits the control files of qmail-remote in $QMAIL_ROOT/control.\n"
+    "\n"
+    "commands:\n"
+    "  check                                 report every problem in the control files\n"
+    "  explain [--no-dns] HOST SENDER RECIP  show the rule, route and attempts for a delivery\n"
+    "  list                                  list the routes of control/routemap, numbered\n"
+    "  add -d DEST -rh HOST [options]        add a remote host to a destination's route\n"
+    "  del ID                                delete entry ID of `list`\n"
+    "\n"
+    "`qmail-routes COMMAND --help` describes one command. See qmail-routes(8).\n";
+
+constexpr std::string_view kCheck =
+    "usage: qmail-routes check\n"
+    "\n"
+    "Reads every control file as qmail-remote does and prints each problem as\n"
+    "control/FILE:LINE: what is wrong. Exit status 0 when clean, 1 otherwise.\n";
+
+constexpr std::string_view kExplain =
+    "usage: qmail-routes explain [--no-dns] HOST SENDER RECIP\n"
+    "\n"
+    "Shows which rule applies (routemap:N, smtproutes:N or mx), the route, its\n"
+    "TLS policy, whether SMTP AUTH is used, and the (remote, local IP) pairs\n"
+    "qmail-remote would try, in order, one a line. Round-robin groups are\n"
+    "shuffled as in a real delivery. Nothing is sent.\n"
+    "\n"
+    "  --no-dns   send no DNS query: MX items are shown as mx, host names\n"
+    "             unresolved\n";
+
+constexpr std::string_view kList =
+    "usage: qmail-routes list\n"
+    "\n"
+    "One line per remote host of each control/routemap line's route, numbered\n"
+    "for `del`:\n"
+    "  1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote host: "
+    "mail.tmail.io:25 - Route: to_tmail.io\n"
+    "Priority is the failover group (1 is tried first).\n";
+
+constexpr std::string_view kAdd =
+    "usage: qmail-routes add -d DEST -rh HOST [-rp PORT] [-p PRIORITY] [-l LOCAL_IPS]\n"
+    "                        [-u SENDER | -f MAIL_FROM] [-rl LOGIN -rpwd PASSWORD]\n"
+    "\n"
+    "  -d,   --destination DEST    recipient domain (.domain: its subdomains,\n"
+    "                              local@domain: one address, *: any); may be\n"
+    "                              left out with -u or -f (any destination)\n"
+    "  -rh,  --rh, --remoteHost HOST  relay: host name, IP address, or mx\n"
+    "  -rp,  --rp, --remotePort PORT  relay port (default 25; 465: implicit TLS)\n"
+    "  -p,   --priority N          failover group, lowest first (default 1);\n"
+    "                              equal priorities share mail in round robin,\n"
+    "                              a host added twice gets twice the share\n"
+    "  -l,   --localIp IPS         local IPs: a|b round robin, a&b failover\n"
+    "                              (default: control/defaultoutgoingip)\n"
+    "  -u,   --smtpUser SENDER     only for this envelope sender (address or domain)\n"
+    "  -f,   --mailFrom SENDER     the same as -u; give one of them\n"
+    "  -rl,  --rl, --remoteLogin LOGIN      SMTP AUTH login at the relay\n"
+    "  -rpwd, --rpwd, --remotePasswd PASS   SMTP AUTH password at the relay\n"
+    "\n"
+    "All adds for one sender and destination build one route in control/routes;\n"
+    "they must agree on -l and -rl/-rpwd.\n";
+
+constexpr std::string_view kDel =
+    "usage: qmail-routes del ID\n"
+    "\n"
+    "Deletes entry ID of `qmail-routes list`: that host from its route, and the\n"
+    "route and its routemap line when it was the route's last host.\n";
+
+}  // namespace
+
+std::string_view help_text(std::string_view command) {
+  if (command.empty()) return kTool;
+  if (command == "check") return kCheck;
+  if (command == "explain") return kExplain;
+  if (command == "list") return kList;
+  if (command == "add") return kAdd;
+  if (command == "del") return kDel;
+  return {};
+}
+
+}  // namespace qr

@@ -1,0 +1,42 @@
+// Control files as text an editor can rewrite (SPEC §11): every raw line kept,
+// comments and blank lines included, so an edit changes only what it must.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/control/control_file.h"
+#include "lib/result.h"
+
+namespace qr {
+
+struct TextFile {
+  bool exists = false;
+  std::vector<std::string> lines;  // as in the file, without the '\n'
+  std::string render() const;      // lines joined, each ended by '\n'
+};
+
+// nullopt-free: a missing file is an empty TextFile with exists == false.
+// Error: "control/NAME: cannot read: <why>".
+Result<TextFile> read_text_file(const std::string& dir, const std::string& name);
+
+// The lines the parsers see (SPEC §3): blank and '#' lines dropped, trailing
+// spaces, tabs and CRs stripped; `number` is the 1-based index into `lines`.
+std::vector<ControlLine> control_lines(const TextFile& file);
+
+// Replaces dir/name atomically: a temporary file in the same directory,
+// written, fsynced, given the old file's mode (and owner, when we may), then
+// renamed over it, and the directory fsynced. On failure the old file is
+// untouched and the error names "control/NAME".
+Status write_atomic(const std::string& dir, const std::string& name, const std::string& content);
+
+// A parser error without its "control/NAME line N: " prefix, for callers that
+// name the place themselves.
+std::string without_location(const std::string& error);
+
+// How edits are written; tests inject a failing one.
+using FileWriter =
+    std::function<Status(const std::string& dir, const std::string& name, const std::string&)>;
+
+}  // namespace qr
