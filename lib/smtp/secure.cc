@@ -1,14 +1,106 @@
-// Temporary: replaced when lib/tls and lib/auth land (issue 4).
 #include "lib/smtp/secure.h"
+
+#include "lib/auth/auth.h"
+#include "lib/smtp/reply.h"
+#include "lib/tls/tls.h"
 
 namespace qr {
 
-Result<std::string> start_tls(Connection&, const SessionSettings&) {
-  return Error{"TLS is not built yet"};
+Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
+  TlsOptions o;
+  o.verify = s.tls == TlsPolicy::Verify;
+  o.ca_file = s.ca_file;
+  // With no host name (an IP literal relay) the certificate is checked
+  // against the address itself.
+  o.host = s.tls_name.empty() ? s.peer : s.tls_name;
+  o.client_cert = s.client_cert;
+  o.ciphers = s.ciphers;
+  auto tls = tls_handshake(conn.fd(), o, conn.timeout());
+  if (!tls) return Error{tls.error()};
+  std::string used = (*tls)->version() + ":" + (*tls)->cipher();
+  conn.set_stream(std::move(*tls));
+  return used;
 }
 
-Result<std::string> authenticate(Connection&, const Capabilities&, bool, const SessionSettings&) {
-  return Error{"AUTH is not built yet"};
+namespace {
+
+// The text of a 334 challenge: the first line without "334 ".
+std::string_view challenge(const Reply& r) {
+  std::string_view t = r.text;
+  t = t.substr(0, t.find('\n'));
+  return t.size() > 4 ? t.substr(4) : std::string_view{};
+}
+
+// SPEC §1: no password and no part of the exchange in any report. A hostile
+// server could echo what we sent in its refusal, so such a text is withheld.
+std::string refusal(std::string_view mech, const Reply& r, const std::vector<std::string>& sent,
+                    std::string_view pass) {
+  std::string text = r.text;
+  bool echoes = !pass.empty() && text.find(pass) != std::string::npos;
+  for (const auto& s : sent) echoes = echoes || (!s.empty() && text.find(s) != std::string::npos);
+  if (echoes) text = std::to_string(r.code) + " [reply withheld: it repeats the credentials]";
+  return "AUTH " + std::string(mech) + " refused: " + text;
+}
+
+class Exchange {
+ public:
+  Exchange(Connection& c, const SessionSettings& s) : c_(c), s_(s) {}
+
+  // Sends one line of the exchange; the reply, or why there is none.
+  Result<Reply> send(const std::string& line) {
+    sent_.push_back(line);
+    c_.queue(line);
+    c_.queue("\r\n");
+    if (auto st = c_.flush(); !st) return Error{st.error()};
+    return read_reply(c_);
+  }
+  // Answers a 334 with `answer` (or "*" when the challenge was bad).
+  Result<Reply> answer(const Result<std::string>& answer) {
+    return send(answer ? *answer : std::string(kAuthCancel));
+  }
+  Result<std::string> run(Mechanism m);
+
+ private:
+  Connection& c_;
+  const SessionSettings& s_;
+  std::vector<std::string> sent_;
+};
+
+Result<std::string> Exchange::run(Mechanism m) {
+  const std::string name = mechanism_name(m);
+  auto r = send(auth_command(m, s_.user, s_.pass));
+  // Each 334 gets the next answer: LOGIN's user then password, CRAM-MD5's
+  // digest. PLAIN sent everything in its initial response (RFC 4616), so a
+  // 334 to it is answered with "*".
+  for (int step = 0; r && r->code == 334 && step < 3; ++step) {
+    std::string_view ch = challenge(*r);
+    if (m == Mechanism::Login && step == 0)
+      r = answer(login_response(ch, s_.user));
+    else if (m == Mechanism::Login && step == 1)
+      r = answer(login_response(ch, s_.pass));
+    else if (m == Mechanism::CramMd5 && step == 0)
+      r = answer(cram_md5_response(ch, s_.user, s_.pass));
+    else
+      r = send(std::string(kAuthCancel));
+  }
+  if (!r) return Error{"AUTH " + name + ": " + r.error()};
+  if (r->code != 235) return Error{refusal(name, *r, sent_, s_.pass)};
+  return name;
+}
+
+}  // namespace
+
+Result<std::string> authenticate(Connection& conn, const Capabilities& caps, bool tls_active,
+                                 const SessionSettings& s) {
+  auto m = choose_mechanism(caps.auth, tls_active, s.auth_cleartext);
+  if (!m) {
+    std::string offered;
+    for (const auto& a : caps.auth) offered += (offered.empty() ? "" : " ") + a;
+    if (offered.empty()) return Error{"AUTH required by the route but not offered"};
+    return Error{"no usable AUTH mechanism (offered: " + offered + (tls_active ? "" : "; no TLS") +
+                 ")"};
+  }
+  return Exchange(conn, s).run(*m);
 }
 
 }  // namespace qr
