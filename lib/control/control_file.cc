@@ -28,8 +28,11 @@ Error cannot_read(std::string_view name, int err) {
   return Error{"control/" + std::string(name) + ": cannot read: " + std::strerror(err)};
 }
 
-// The whole file; nullopt when it does not exist (SPEC §3: the default applies).
-Result<std::optional<std::string>> read_whole(const std::string& dir, std::string_view name) {
+}  // namespace
+
+// nullopt when the file does not exist (SPEC §3: the default applies).
+Result<std::optional<std::string>> read_control_file(const std::string& dir,
+                                                     std::string_view name) {
   std::string path = dir + "/" + std::string(name);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -50,6 +53,8 @@ Result<std::optional<std::string>> read_whole(const std::string& dir, std::strin
   return std::optional<std::string>(std::move(data));
 }
 
+namespace {
+
 std::string_view strip_trailing(std::string_view line) {
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
     line.remove_suffix(1);
@@ -60,7 +65,7 @@ std::string_view strip_trailing(std::string_view line) {
 
 Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::string& dir,
                                                                    std::string_view name) {
-  auto data = read_whole(dir, name);
+  auto data = read_control_file(dir, name);
   if (!data) return Error{data.error()};
   if (!*data) return std::optional<std::vector<ControlLine>>();
   std::vector<ControlLine> lines;
@@ -77,7 +82,7 @@ Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::st
 
 Result<std::optional<std::string>> read_control_value(const std::string& dir,
                                                       std::string_view name) {
-  auto data = read_whole(dir, name);
+  auto data = read_control_file(dir, name);
   if (!data) return Error{data.error()};
   if (!*data) return std::optional<std::string>();
   std::string_view text = **data;

@@ -19,6 +19,10 @@ struct ControlLine {
 // Where the control files live: $QMAIL_ROOT/control, else the built-in root.
 std::string control_dir();
 
+// The whole file as bytes. nullopt: the file does not exist.
+// Error: "control/NAME: cannot read: <why>".
+Result<std::optional<std::string>> read_control_file(const std::string& dir, std::string_view name);
+
 // All lines of a list file (routes, routemap, smtproutes): blank lines and lines
 // starting with '#' are dropped, trailing white space stripped.
 // nullopt: the file does not exist. Error: "control/NAME: cannot read: <why>".
@@ -26,6 +30,7 @@ Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::st
                                                                    std::string_view name);
 
 // The first line of a single-value file (me, helohost, timeouts), stripped.
-Result<std::optional<std::string>> read_control_value(const std::string& dir, std::string_view name);
+Result<std::optional<std::string>> read_control_value(const std::string& dir,
+                                                      std::string_view name);
 
 }  // namespace qr

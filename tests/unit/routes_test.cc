@@ -2,27 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include "lib/control/routes.h"
+#include "tests/unit/control_fixtures.h"
 
 using namespace qr;
+using namespace qr::test;
 
 namespace {
 
 IpAddr ip(const char* text) {
   return *IpAddr::parse(text);
-}
-
-Endpoint mx() {
-  Endpoint e;
-  e.is_mx = true;
-  return e;
-}
-
-Endpoint at(const char* host, uint16_t port = 25) {
-  Endpoint e;
-  e.host = host;
-  e.ip = IpAddr::parse(host);
-  e.port = port;
-  return e;
 }
 
 std::vector<ControlLine> one_line(const std::string& text) {

@@ -2,17 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include "lib/route/select.h"
+#include "tests/unit/control_fixtures.h"
 
 using namespace qr;
+using namespace qr::test;
 
 namespace {
-
-std::vector<ControlLine> numbered(std::initializer_list<const char*> texts) {
-  std::vector<ControlLine> lines;
-  int n = 0;
-  for (const char* t : texts) lines.push_back(ControlLine{++n, t});
-  return lines;
-}
 
 Control sample_control() {
   Control c;
@@ -36,20 +31,6 @@ Control sample_control() {
       "lit.example:[192.0.2.9]",
   }));
   return c;
-}
-
-Endpoint mx() {
-  Endpoint e;
-  e.is_mx = true;
-  return e;
-}
-
-Endpoint at(const char* host, uint16_t port = 25) {
-  Endpoint e;
-  e.host = host;
-  e.ip = IpAddr::parse(host);
-  e.port = port;
-  return e;
 }
 
 }  // namespace

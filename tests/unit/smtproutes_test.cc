@@ -2,16 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include "lib/control/smtproutes.h"
+#include "tests/unit/control_fixtures.h"
 
 using namespace qr;
+using namespace qr::test;
 
 namespace {
 
 std::vector<SmtpRoute> parse(std::initializer_list<const char*> texts) {
-  std::vector<ControlLine> lines;
-  int n = 0;
-  for (const char* t : texts) lines.push_back(ControlLine{++n, t});
-  auto routes = parse_smtproutes(lines);
+  auto routes = parse_smtproutes(numbered(texts));
   REQUIRE(routes.ok());
   return *routes;
 }
