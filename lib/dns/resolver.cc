@@ -1,9 +1,9 @@
 // The ldns resolver (SPEC §5). Every ldns handle is owned by a unique_ptr.
 //
 // Settings, chosen for a mail sender that must fail fast and retry later:
-// - 5 s per try, 2 tries per server, 1 s pause between tries: a dead server
-//   costs about 12 s; ldns then marks it unreachable for the rest of the
-//   process, so the later lookups of one delivery do not wait again.
+// - 5 s per try, 2 tries per server: a dead server costs 10 s (measured by
+//   tests/integration/t_dns.sh); ldns then marks it unreachable for the rest
+//   of the process, so the later lookups of one delivery do not wait again.
 // - EDNS0 with a 1232-byte UDP size (the DNS Flag Day 2020 value, which avoids
 //   IP fragmentation) and TCP when an answer is still truncated (RFC 7766):
 //   SPEC §5 "answers over 512 bytes must work".
@@ -44,6 +44,7 @@ constexpr int kTimeoutSeconds = 5;
 constexpr uint8_t kTries = 2;
 constexpr uint8_t kPauseSeconds = 1;
 constexpr uint16_t kEdnsUdpSize = 1232;
+constexpr int kMaxCnameHops = 8;
 
 void configure(ldns_resolver* r) {
   ldns_resolver_set_timeout(r, timeval{kTimeoutSeconds, 0});
@@ -128,6 +129,25 @@ RrListPtr answers(const Reply& reply, ldns_rr_type type) {
   return RrListPtr(ldns_pkt_rr_list_by_type(reply.pkt.get(), type, LDNS_SECTION_ANSWER));
 }
 
+// Where the answer's CNAME chain starting at `name` ends; null when there is
+// none. Owner names compare case-insensitively (ldns_dname_compare).
+RdfPtr cname_chain_end(const Reply& reply, const ldns_rdf* name) {
+  RrListPtr cnames = answers(reply, LDNS_RR_TYPE_CNAME);
+  size_t n = cnames ? ldns_rr_list_rr_count(cnames.get()) : 0;
+  const ldns_rdf* end = name;
+  for (size_t step = 0; step < n; ++step) {  // n steps at most: no loop forever
+    const ldns_rdf* next = nullptr;
+    for (size_t i = 0; i < n && !next; ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(cnames.get(), i);
+      if (ldns_dname_compare(ldns_rr_owner(rr), end) == 0) next = ldns_rr_rdf(rr, 0);
+    }
+    if (!next) break;
+    end = next;
+  }
+  // `end` points into the list, which dies here.
+  return end == name ? nullptr : RdfPtr(ldns_rdf_clone(end));
+}
+
 // Appends the addresses of an A or AAAA answer, in the order received.
 void append_addrs(const Reply& reply, ldns_rr_type type, std::vector<IpAddr>* out) {
   if (reply.status != DnsStatus::Ok) return;
@@ -147,6 +167,7 @@ class LdnsResolver final : public Resolver {
  private:
   Reply query(std::string_view name, ldns_rr_type type);
   Reply query(const ldns_rdf* name, ldns_rr_type type);
+  Reply ask(const ldns_rdf* name, ldns_rr_type type);  // one query, no CNAME chasing
 
   // One ldns resolver per DNSCACHEIP server (ldns has one port per
   // resolver), or one holding all of resolv.conf's servers. Tried in order.
@@ -165,7 +186,24 @@ Reply LdnsResolver::query(std::string_view name, ldns_rr_type type) {
   return query(dname.get(), type);
 }
 
+// A NOERROR answer without records of the type asked may end in a CNAME
+// chain the server did not finish (Unbound's local data does this; RFC 1034
+// §3.6.2 lets a resolver restart the query at the alias): ask again for the
+// chain's end, at most kMaxCnameHops times. Loops end as NODATA.
 Reply LdnsResolver::query(const ldns_rdf* name, ldns_rr_type type) {
+  RdfPtr current(ldns_rdf_clone(name));
+  for (int hop = 0;; ++hop) {
+    Reply reply = ask(current.get(), type);
+    if (reply.status != DnsStatus::Ok || type == LDNS_RR_TYPE_CNAME) return reply;
+    RrListPtr wanted = answers(reply, type);
+    if (wanted && ldns_rr_list_rr_count(wanted.get()) > 0) return reply;
+    RdfPtr end = cname_chain_end(reply, current.get());
+    if (!end || hop == kMaxCnameHops) return reply;
+    current = std::move(end);
+  }
+}
+
+Reply LdnsResolver::ask(const ldns_rdf* name, ldns_rr_type type) {
   std::string what = dname_text(name);
   std::string last = "no DNS server configured";
   for (auto& r : resolvers_) {
@@ -232,7 +270,7 @@ MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
       if (ldns_rr_rd_count(rr) != 2) continue;
       MxHost host;
       host.preference = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
-      host.name = dname_text(ldns_rr_rdf(rr, 1));
+      host.name = lower(dname_text(ldns_rr_rdf(rr, 1)));
       hosts.push_back(std::move(host));
     }
   }
@@ -246,7 +284,7 @@ MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
       out.error = self.error;
       return out;
     }
-    MxHost host{strip_dot(domain), 0, std::move(self.addrs), {}};
+    MxHost host{lower(strip_dot(domain)), 0, std::move(self.addrs), {}};
     if (host.addrs.empty()) host.error = "couldn't find a mail exchanger or IP address";
     out.hosts.push_back(std::move(host));
     return out;
@@ -259,14 +297,15 @@ MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
     return out;
   }
 
-  // The same host listed twice (names compare case-insensitively) keeps its
-  // best preference.
+  // Names are lowercased (DNS names compare case-insensitively, RFC 4343;
+  // servers echo the query's case into compressed names). The same host
+  // listed twice keeps its best preference.
   std::stable_sort(hosts.begin(), hosts.end(),
                    [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
   std::vector<MxHost> unique;
   for (auto& h : hosts) {
     bool seen = std::any_of(unique.begin(), unique.end(),
-                            [&](const MxHost& u) { return lower(u.name) == lower(h.name); });
+                            [&](const MxHost& u) { return u.name == h.name; });
     if (!seen) unique.push_back(std::move(h));
   }
   // Equal preferences in random order (RFC 5321 §5.1): shuffle, then a stable
