@@ -21,7 +21,7 @@ enum class DnsStatus {
 };
 
 struct MxHost {
-  std::string name;
+  std::string name;  // lowercase, no trailing dot
   uint16_t preference = 0;
   std::vector<IpAddr> addrs;  // A records first, then AAAA
   std::string error;          // why addrs is empty, when it is
@@ -34,6 +34,8 @@ struct MxAnswer {
   std::string error;          // for NxDomain / TempFail: what happened
 };
 
+// Ok with empty addrs: the name exists but has no A or AAAA; error says so.
+// A temporary failure of one family is ignored when the other has addresses.
 struct HostAnswer {
   DnsStatus status = DnsStatus::Ok;
   std::vector<IpAddr> addrs;  // A first, then AAAA
@@ -41,7 +43,9 @@ struct HostAnswer {
 };
 
 // Owns the ldns resolver. Servers from /etc/resolv.conf, or from DNSCACHEIP
-// ("1.2.3.4 [::1]:5353,127.0.0.1:53") when set. EDNS0 on, TCP on truncation.
+// ("1.2.3.4 [::1]:5353,127.0.0.1:53") when set. EDNS0 on, TCP on truncation,
+// 5 s x 2 tries per server. Unbound/resolv.conf problems: create() fails.
+// (ldns/ldns.h needs <stdbool.h> included first in C++: see resolver.cc.)
 class Resolver {
  public:
   static Result<std::unique_ptr<Resolver>> create();
