@@ -1,0 +1,470 @@
+// qmail-routes (SPEC §11): the seed's `tmail routes` examples (seed 001) as
+// add/list/del sequences on a scratch control directory, the rule order of
+// seed 000, check's file:line reports, and a failed write leaving the files
+// as they were. Expected texts are worked out by hand from SPEC §3.1/§3.2/§11
+// and the naming scheme of lib/admin/edit.h.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lib/admin/commands.h"
+#include "lib/admin/edit.h"
+#include "lib/admin/text_file.h"
+
+namespace fs = std::filesystem;
+using qr::Output;
+using qr::run_command;
+
+namespace {
+
+// A scratch control directory, removed at the end of the test.
+class ControlDir {
+ public:
+  ControlDir() {
+    std::string templ = (fs::temp_directory_path() / "admin_test-XXXXXX").string();
+    root_ = ::mkdtemp(templ.data());
+    write("me", "mail.example.org\n");
+  }
+  ~ControlDir() { fs::remove_all(root_); }
+  ControlDir(const ControlDir&) = delete;
+  ControlDir& operator=(const ControlDir&) = delete;
+
+  const std::string& path() const { return root_; }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(root_ + "/" + name) << text;
+  }
+  std::string read(const std::string& name) const {
+    std::ifstream in(root_ + "/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  bool exists(const std::string& name) const { return fs::exists(root_ + "/" + name); }
+  Output run(const std::vector<std::string>& args) const { return run_command(args, root_); }
+  // Runs and requires success, so a sequence stops at the first surprise.
+  void ok(const std::vector<std::string>& args) const {
+    Output o = run(args);
+    INFO(o.err);
+    REQUIRE(o.code == 0);
+  }
+
+ private:
+  std::string root_;
+};
+
+const std::string kLine1 = "1 - Destination host: tmail.io - Priority: ";
+
+}  // namespace
+
+TEST_CASE("add: a relay for a destination (seed 001, first example)", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  CHECK(d.read("routes") == "to_tmail.io;;mail.tmail.io;;\n");
+  CHECK(d.read("routemap") == "*;tmail.io;to_tmail.io\n");
+  CHECK(d.run({"list"}).out ==
+        "1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote host: "
+        "mail.tmail.io:25 - Route: to_tmail.io\n");
+}
+
+TEST_CASE("add: remote port, and AUTH credentials", "[admin]") {
+  ControlDir d;
+  SECTION("-rp 2525") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rp", "2525"});
+    CHECK(d.read("routes") == "to_tmail.io;;mail.tmail.io:2525;;\n");
+  }
+  SECTION("--remotePort=25 is the default and is not written") {
+    d.ok({"add", "--destination", "tmail.io", "--remoteHost", "mail.tmail.io", "--remotePort=25"});
+    CHECK(d.read("routes") == "to_tmail.io;;mail.tmail.io;;\n");
+  }
+  SECTION("-rp 587 -rl login -rpwd passwd") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rp", "587", "-rl", "login", "-rpwd",
+          "passwd"});
+    CHECK(d.read("routes") == "to_tmail.io;;mail.tmail.io:587;login;passwd\n");
+    Output list = d.run({"list"});
+    CHECK(list.out ==
+          "1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote host: "
+          "mail.tmail.io:587 - Remote login: login - Route: to_tmail.io\n");
+    CHECK(list.out.find("passwd") == std::string::npos);
+  }
+  SECTION("-rl without -rpwd is refused") {
+    Output o = d.run({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rl", "login"});
+    CHECK(o.code == 1);
+    CHECK(o.err.find("-rl") != std::string::npos);
+    CHECK_FALSE(d.exists("routes"));
+  }
+}
+
+TEST_CASE("add: per-sender routes (-u), any destination", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-rh", "premium.tmail.io", "-u", "toorop@tmail.io"});
+  d.ok({"add", "-rh", "in.mailjet.com", "--smtpUser", "tmail.io", "-rl", "mailjet_login", "-rpwd",
+        "mailjet_passwd"});
+  CHECK(d.read("routes") ==
+        "from_toorop_at_tmail.io;;premium.tmail.io;;\n"
+        "from_tmail.io;;in.mailjet.com;mailjet_login;mailjet_passwd\n");
+  // Sender address before sender domain (SPEC §11, seed 000).
+  CHECK(d.read("routemap") ==
+        "toorop@tmail.io;*;from_toorop_at_tmail.io\n"
+        "tmail.io;*;from_tmail.io\n");
+  CHECK(d.run({"list"}).out ==
+        "1 - Sender: toorop@tmail.io - Destination host: * - Priority: 1 - Local IPs: default - "
+        "Remote host: premium.tmail.io:25 - Route: from_toorop_at_tmail.io\n"
+        "2 - Sender: tmail.io - Destination host: * - Priority: 1 - Local IPs: default - Remote "
+        "host: in.mailjet.com:25 - Remote login: mailjet_login - Route: from_tmail.io\n");
+}
+
+TEST_CASE("add: -u and -f together are an error, and nothing is written", "[admin]") {
+  ControlDir d;
+  Output o = d.run({"add", "-rh", "in.mailjet.com", "-u", "tmail.io", "-f", "tmail.io", "-rl",
+                    "mailjet_login", "-rpwd", "mailjet_passwd"});
+  CHECK(o.code == 2);
+  CHECK(o.err.find("-u and -f") != std::string::npos);
+  CHECK_FALSE(d.exists("routes"));
+  CHECK_FALSE(d.exists("routemap"));
+  // -f alone selects by envelope sender, as -u does.
+  d.ok({"add", "-rh", "in.mailjet.com", "-f", "tmail.io"});
+  CHECK(d.read("routemap") == "tmail.io;*;from_tmail.io\n");
+}
+
+TEST_CASE("add: usage errors", "[admin]") {
+  ControlDir d;
+  CHECK(d.run({"add", "-rh", "x.example"}).code == 2);  // no -d, -u or -f
+  CHECK(d.run({"add", "-d", "tmail.io"}).code == 2);    // no -rh
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-p", "0"}).code == 2);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-rp", "99999"}).code == 2);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "--bogus", "1"}).code == 2);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "bad host"}).code == 1);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-l", "1.2.3"}).code == 1);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-rl", "a;b", "-rpwd", "p"}).code == 1);
+  CHECK_FALSE(d.exists("routes"));
+}
+
+TEST_CASE("add: failover by priority 1, 2, 3 (seed 001)", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "main.smtp.tmail.io", "-p", "1"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "alt1.smtp.tmail.io", "-p", "2"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "alt2.smtp.tmail.io", "-p", "3"});
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;main.smtp.tmail.io&alt1.smtp.tmail.io&alt2.smtp.tmail.io;;\n");
+  CHECK(d.read("routemap") == "*;tmail.io;to_tmail.io\n");
+  const char* tail = " - Local IPs: default - Remote host: ";
+  CHECK(d.run({"list"}).out == kLine1 + "1" + tail +
+                                   "main.smtp.tmail.io:25 - Route: to_tmail.io\n" +
+                                   "2 - Destination host: tmail.io - Priority: 2" + tail +
+                                   "alt1.smtp.tmail.io:25 - Route: to_tmail.io\n" +
+                                   "3 - Destination host: tmail.io - Priority: 3" + tail +
+                                   "alt2.smtp.tmail.io:25 - Route: to_tmail.io\n");
+
+  SECTION("del 2 removes exactly alt1") {
+    d.ok({"del", "2"});
+    CHECK(d.read("routes") == "to_tmail.io;;main.smtp.tmail.io&alt2.smtp.tmail.io;;\n");
+    CHECK(d.read("routemap") == "*;tmail.io;to_tmail.io\n");
+  }
+  SECTION("deleting every entry removes the route and its routemap line") {
+    d.ok({"del", "3"});
+    d.ok({"del", "1"});
+    CHECK(d.read("routes") == "to_tmail.io;;alt1.smtp.tmail.io;;\n");
+    d.ok({"del", "1"});
+    CHECK(d.read("routes").empty());
+    CHECK(d.read("routemap").empty());
+    CHECK(d.run({"list"}).out.empty());
+  }
+  SECTION("del of an ID that is not listed") {
+    Output o = d.run({"del", "4"});
+    CHECK(o.code == 1);
+    CHECK(o.err.find("1 to 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("add: the same host twice weighs double (big, big, small)", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "big.smtp.tmail.io"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "big.smtp.tmail.io"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "small.smtp.tmail.io"});
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;big.smtp.tmail.io|big.smtp.tmail.io|small.smtp.tmail.io;;\n");
+  std::string list = d.run({"list"}).out;
+  CHECK(list.find("3 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote "
+                  "host: small.smtp.tmail.io:25") != std::string::npos);
+  d.ok({"del", "2"});
+  CHECK(d.read("routes") == "to_tmail.io;;big.smtp.tmail.io|small.smtp.tmail.io;;\n");
+}
+
+TEST_CASE("add: failover and round robin mixed (priorities 1, 2, 2)", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "main.smtp.tmail.io", "-p", "1"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "alt1.smtp.tmail.io", "-p", "2"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "alt2.smtp.tmail.io", "-p", "2"});
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;main.smtp.tmail.io&alt1.smtp.tmail.io|alt2.smtp.tmail.io;;\n");
+  std::string list = d.run({"list"}).out;
+  CHECK(list.find("3 - Destination host: tmail.io - Priority: 2 - Local IPs: default - Remote "
+                  "host: alt2.smtp.tmail.io:25") != std::string::npos);
+  SECTION("deleting main promotes the round-robin group to the top") {
+    d.ok({"del", "1"});
+    CHECK(d.read("routes") == "to_tmail.io;;alt1.smtp.tmail.io|alt2.smtp.tmail.io;;\n");
+  }
+  SECTION("a priority beyond the last group starts a new last group") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "last.tmail.io", "-p", "9"});
+    CHECK(
+        d.read("routes") ==
+        "to_tmail.io;;main.smtp.tmail.io&alt1.smtp.tmail.io|alt2.smtp.tmail.io&last.tmail.io;;\n");
+  }
+}
+
+TEST_CASE("add: routemap lines follow the order of seed 000", "[admin]") {
+  ControlDir d;
+  d.write("routes", "# hand-made\nhand;;relay.example;;\n");
+  d.write("routemap", "# first comment\n*;hand.example;hand\n");
+  d.ok({"add", "-d", "*", "-rh", "mx"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  d.ok({"add", "-u", "tmail.io", "-rh", "out.tmail.io"});
+  d.ok({"add", "-u", "toorop@tmail.io", "-rh", "premium.tmail.io"});
+  d.ok({"add", "-u", "tmail.io", "-d", "x.org", "-rh", "xo.tmail.io"});
+  d.ok({"add", "-f", "bob@x.org", "-d", "tmail.io", "-rh", "[2001:db8::1]", "-rp", "587"});
+  CHECK(d.read("routemap") ==
+        "# first comment\n"
+        "bob@x.org;tmail.io;from_bob_at_x.org_to_tmail.io\n"
+        "tmail.io;x.org;from_tmail.io_to_x.org\n"
+        "toorop@tmail.io;*;from_toorop_at_tmail.io\n"
+        "tmail.io;*;from_tmail.io\n"
+        "*;hand.example;hand\n"
+        "*;tmail.io;to_tmail.io\n"
+        "*;*;default\n");
+  CHECK(d.read("routes") ==
+        "# hand-made\n"
+        "hand;;relay.example;;\n"
+        "default;;mx;;\n"
+        "to_tmail.io;;mail.tmail.io;;\n"
+        "from_tmail.io;;out.tmail.io;;\n"
+        "from_toorop_at_tmail.io;;premium.tmail.io;;\n"
+        "from_tmail.io_to_x.org;;xo.tmail.io;;\n"
+        "from_bob_at_x.org_to_tmail.io;;[2001:db8::1]:587;;\n");
+  CHECK(d.run({"check"}).code == 0);
+}
+
+TEST_CASE("add: a taken route name gets a suffix", "[admin]") {
+  ControlDir d;
+  d.write("routes", "to_tmail.io;;other.example;;\n");
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  CHECK(d.read("routes") == "to_tmail.io;;other.example;;\nto_tmail.io-2;;mail.tmail.io;;\n");
+  CHECK(d.read("routemap") == "*;tmail.io;to_tmail.io-2\n");
+}
+
+TEST_CASE("add: conflicts with the selector's route are refused", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "a.tmail.io", "-l", "192.0.2.1", "-rl", "u", "-rpwd",
+        "secret"});
+  const std::string before = d.read("routes");
+  SECTION("other local IPs") {
+    Output o = d.run({"add", "-d", "tmail.io", "-rh", "b.tmail.io", "-rl", "u", "-rpwd", "secret"});
+    CHECK(o.code == 1);
+    CHECK(o.err.find("local IPs 192.0.2.1") != std::string::npos);
+  }
+  SECTION("other credentials; the password is never shown") {
+    Output o = d.run({"add", "-d", "tmail.io", "-rh", "b.tmail.io", "-l", "192.0.2.1", "-rl", "u",
+                      "-rpwd", "other"});
+    CHECK(o.code == 1);
+    CHECK(o.err.find("SMTP AUTH as u") != std::string::npos);
+    CHECK(o.err.find("secret") == std::string::npos);
+  }
+  SECTION("mx cannot join a round-robin group") {
+    Output o = d.run(
+        {"add", "-d", "tmail.io", "-rh", "mx", "-l", "192.0.2.1", "-rl", "u", "-rpwd", "secret"});
+    CHECK(o.code == 1);
+  }
+  CHECK(d.read("routes") == before);
+  // The same -l and credentials join the route.
+  d.ok({"add", "-d", "tmail.io", "-rh", "b.tmail.io", "-l", "192.0.2.1", "-rl", "u", "-rpwd",
+        "secret"});
+  CHECK(d.read("routes") == "to_tmail.io;192.0.2.1;a.tmail.io|b.tmail.io;u;secret\n");
+}
+
+TEST_CASE("del: a route shared by two routemap lines", "[admin]") {
+  ControlDir d;
+  d.write("routes", "relay;;r1.example&r2.example;;\nsolo;;s.example;;\n");
+  d.write("routemap", "*;a.example;relay\n*;b.example;relay\n*;c.example;solo\n*;d.example;solo\n");
+  Output o = d.run({"del", "1"});
+  CHECK(o.code == 1);
+  CHECK(o.err.find("several routemap lines") != std::string::npos);
+  // The last host of a shared route: only that routemap line goes.
+  d.ok({"del", "5"});
+  CHECK(d.read("routemap") == "*;a.example;relay\n*;b.example;relay\n*;d.example;solo\n");
+  CHECK(d.read("routes") == "relay;;r1.example&r2.example;;\nsolo;;s.example;;\n");
+}
+
+TEST_CASE("del and list keep comments and unrelated lines", "[admin]") {
+  ControlDir d;
+  d.write("routes", "# routes\nroute1;;;;\n\nroute3;1.1.1.1;mx&3.3.3.3:587;;\n");
+  d.write("routemap", "# map\n*;example.com;route3\n*;*;route1\n");
+  CHECK(d.run({"list"}).out ==
+        "1 - Destination host: example.com - Priority: 1 - Local IPs: 1.1.1.1 - Remote host: mx"
+        " - Route: route3\n"
+        "2 - Destination host: example.com - Priority: 2 - Local IPs: 1.1.1.1 - Remote host: "
+        "3.3.3.3:587 - Route: route3\n"
+        "3 - Destination host: * - Priority: 1 - Local IPs: default - Remote host: mx - Route: "
+        "route1\n");
+  d.ok({"del", "3"});
+  CHECK(d.read("routes") == "# routes\n\nroute3;1.1.1.1;mx&3.3.3.3:587;;\n");
+  CHECK(d.read("routemap") == "# map\n*;example.com;route3\n");
+}
+
+TEST_CASE("edits refuse files that do not parse", "[admin]") {
+  ControlDir d;
+  d.write("routes", "broken;;;\n");
+  Output o = d.run({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  CHECK(o.code == 1);
+  CHECK(o.err.find("control/routes line 1") != std::string::npos);
+  CHECK(d.read("routes") == "broken;;;\n");
+  CHECK(d.run({"list"}).code == 1);
+}
+
+TEST_CASE("a failed write leaves the old files and names the file", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  const std::string routes = d.read("routes"), routemap = d.read("routemap");
+  int calls = 0;
+  SECTION("the first write fails") {
+    qr::FileWriter failing = [&](const std::string&, const std::string& name, const std::string&) {
+      ++calls;
+      return qr::Status(qr::Error{"control/" + name + ": cannot create a temporary file: EROFS"});
+    };
+    Output o = run_command({"add", "-u", "a@b.example", "-rh", "x.example"}, d.path(), failing);
+    CHECK(o.code == 1);
+    CHECK(o.err.find("control/routes") != std::string::npos);
+    CHECK(o.err.find("nothing was changed") != std::string::npos);
+    CHECK(calls == 1);
+  }
+  SECTION("a real write into a directory that is gone") {
+    qr::Status st = qr::write_atomic(d.path() + "/missing", "routes", "x;;;;\n");
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().rfind("control/routes: cannot create a temporary file", 0) == 0);
+  }
+  CHECK(d.read("routes") == routes);
+  CHECK(d.read("routemap") == routemap);
+}
+
+TEST_CASE("write_atomic keeps the file's mode and leaves no temporary file", "[admin]") {
+  ControlDir d;
+  d.write("routes", "old\n");
+  fs::permissions(d.path() + "/routes", fs::perms(0640));
+  REQUIRE(qr::write_atomic(d.path(), "routes", "new\n").ok());
+  CHECK(d.read("routes") == "new\n");
+  CHECK((fs::status(d.path() + "/routes").permissions() & fs::perms::all) == fs::perms(0640));
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(d.path())) files += e.is_regular_file();
+  CHECK(files == 2);  // me and routes
+}
+
+TEST_CASE("check: every problem, as control/FILE:LINE", "[admin]") {
+  ControlDir d;
+  CHECK(d.run({"check"}).code == 0);
+  CHECK(d.run({"check"}).out.empty());
+
+  d.write("timeoutconnect", "soon\n");
+  d.write("defaultoutgoingip", "1.1.1.1/2.2.2.2\n");
+  d.write("smtproutes", "# comment\nexample.com:relay.example:99999\n:fallback.example\nnocolon\n");
+  d.write("routes",
+          "ok;;relay.example;;\n"
+          "short;;;\n"
+          "badip;1.1.1;;;\n"
+          "ok;;other.example;;\n"
+          "auth;;relay.example;user;\n"
+          "opt;;relay.example;;;tls=maybe\n");
+  d.write("routemap", "*;a.example;ok\n*;b.example;nosuch\n*;c.example\n*;d.example;badip\n");
+  Output o = d.run({"check"});
+  CHECK(o.code == 1);
+  std::string out = o.out;
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < out.size();) {
+    size_t nl = out.find('\n', at);
+    lines.push_back(out.substr(at, nl - at));
+    at = nl + 1;
+  }
+  REQUIRE(lines.size() == 11);
+  auto starts = [&](size_t i, const std::string& prefix) {
+    INFO(lines[i]);
+    CHECK(lines[i].rfind(prefix, 0) == 0);
+  };
+  starts(0, "control/timeoutconnect:1: not a number");
+  starts(1, "control/defaultoutgoingip:1: unknown separator '/'");
+  starts(2, "control/smtproutes:2: bad port '99999'");
+  starts(3, "control/smtproutes:4: expected domain:relay");
+  starts(4, "control/routes:2: expected 5 or 6 fields");
+  starts(5, "control/routes:3: bad IP address '1.1.1' in LOCAL_IPS");
+  starts(6, "control/routes:5: USER without PASS");
+  starts(7, "control/routes:6: bad value 'maybe' for option 'tls'");
+  // Across lines: after the line checks of the file.
+  starts(8, "control/routes:4: duplicate route name 'ok' (first on line 1)");
+  starts(9, "control/routemap:2: unknown route 'nosuch'");
+  starts(10, "control/routemap:3: expected 3 fields");
+  // routemap line 4 names the broken route of routes line 3: blamed there only.
+  CHECK(out.find("control/routemap:4") == std::string::npos);
+}
+
+TEST_CASE("check: the HELO name and the routemap's short line", "[admin]") {
+  ControlDir d;
+  fs::remove(d.path() + "/me");
+  d.write("routemap", "*;c.example\n");
+  Output o = d.run({"check"});
+  CHECK(o.code == 1);
+  CHECK(o.out ==
+        "control/me: missing or empty, and so is control/helohost: no name for HELO (SPEC §3)\n"
+        "control/routemap:1: expected 3 fields SENDER;RECIPIENT;ROUTE, found 2\n");
+}
+
+TEST_CASE("explain --no-dns: rule, route, TLS, AUTH and the pairs in order", "[admin]") {
+  ControlDir d;
+  d.write("routes",
+          "route2;1.1.1.1;2.2.2.2:465;admin;123456\n"
+          "route5;1.1.1.1&2.2.2.2;mx&6.6.6.6:587;;;tls=verify\n");
+  d.write("routemap", "# the seed's routes\nalice@example.com;*;route2\n*;example.com;route5\n");
+  d.write("smtproutes", "relayed.example:smarthost.example:2525\n");
+  d.write("defaultoutgoingip", "9.9.9.9\n");
+
+  Output o = d.run({"explain", "--no-dns", "example.com", "alice@example.com", "b@example.com"});
+  CHECK(o.code == 0);
+  // Port 465 is TLS from the first byte: at least encrypt (doc/DECISIONS.md).
+  CHECK(o.out ==
+        "rule: routemap:2\nroute: route2\ntls: may\nauth: yes (user admin)\n"
+        "remote=[2.2.2.2]:465 local=1.1.1.1 tls=encrypt\n");
+  CHECK(o.out.find("123456") == std::string::npos);
+
+  // Remote first, then local (SPEC §4, the seed's route5).
+  o = d.run({"explain", "--no-dns", "example.com", "bob@example.com", "c@example.com"});
+  CHECK(o.out ==
+        "rule: routemap:3\nroute: route5\ntls: verify\nauth: no\n"
+        "remote=mx local=1.1.1.1 tls=verify\n"
+        "remote=mx local=2.2.2.2 tls=verify\n"
+        "remote=[6.6.6.6]:587 local=1.1.1.1 tls=verify\n"
+        "remote=[6.6.6.6]:587 local=2.2.2.2 tls=verify\n");
+
+  o = d.run({"explain", "--no-dns", "relayed.example", "bob@example.com", "c@relayed.example"});
+  CHECK(o.out ==
+        "rule: smtproutes:1\nroute: smtproutes\ntls: may\nauth: no\n"
+        "remote=smarthost.example:2525 local=9.9.9.9 tls=may\n");
+
+  o = d.run({"explain", "--no-dns", "other.example", "", "c@other.example"});
+  CHECK(o.out == "rule: mx\nroute: mx\ntls: may\nauth: no\nremote=mx local=9.9.9.9 tls=may\n");
+
+  CHECK(d.run({"explain", "--no-dns", "example.com"}).code == 2);
+}
+
+TEST_CASE("--help for the tool and each command", "[admin]") {
+  ControlDir d;
+  CHECK(d.run({"--help"}).out.find("usage: qmail-routes COMMAND") == 0);
+  for (const char* cmd : {"check", "explain", "list", "add", "del"}) {
+    Output o = d.run({cmd, "--help"});
+    INFO(cmd);
+    CHECK(o.code == 0);
+    CHECK(o.out.find(std::string("usage: qmail-routes ") + cmd) == 0);
+  }
+  CHECK(d.run({"add", "--help"}).out.find("--remotePasswd") != std::string::npos);
+  CHECK(d.run({"frobnicate"}).code == 2);
+  CHECK(d.run({}).code == 2);
+}
