@@ -44,7 +44,7 @@ struct HostAnswer {
 
 // Owns the ldns resolver. Servers from /etc/resolv.conf, or from DNSCACHEIP
 // ("1.2.3.4 [::1]:5353,127.0.0.1:53") when set. EDNS0 on, TCP on truncation,
-// 5 s x 2 tries per server. Unbound/resolv.conf problems: create() fails.
+// 5 s x 2 tries per server. A bad DNSCACHEIP or resolv.conf: create() fails.
 // (ldns/ldns.h needs <stdbool.h> included first in C++: see resolver.cc.)
 class Resolver {
  public:
