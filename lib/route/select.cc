@@ -18,7 +18,7 @@ std::optional<IpAddr> ip_literal(std::string_view host) {
   return IpAddr::parse(host.substr(1, host.size() - 2));
 }
 
-// A relay written in smtproutes: "" is MX, "[IP]" a literal, else a host name.
+// A relay written in smtproutes: "" is MX, "[IP]" or "IP" an address, else a host name.
 Endpoint relay_endpoint(const SmtpRoute& sr) {
   if (sr.relay.empty()) return mx_endpoint(sr.port);
   Endpoint ep;
@@ -26,6 +26,10 @@ Endpoint relay_endpoint(const SmtpRoute& sr) {
   if (auto ip = ip_literal(sr.relay)) {
     ep.ip = ip;
     ep.host = sr.relay.substr(1, sr.relay.size() - 2);
+  } else if (auto plain = IpAddr::parse(sr.relay)) {
+    // Vanilla's dns_ip takes a dotted address as it is, brackets or not.
+    ep.ip = plain;
+    ep.host = sr.relay;
   } else {
     ep.host = sr.relay;
   }

@@ -29,6 +29,7 @@ Control sample_control() {
       "relay.example:smart.example.net:2525|u|p",
       "mx.example:",
       "lit.example:[192.0.2.9]",
+      "plain.example:192.0.2.10:2526",  // vanilla takes an unbracketed IP too
   }));
   return c;
 }
@@ -104,6 +105,14 @@ TEST_CASE("select_route: routemap, then smtproutes, then MX", "[select]") {
        "smtproutes:3",
        "smtproutes",
        {{at("192.0.2.9")}},
+       default_ips,
+       ""},
+      {"plain.example",
+       "u@elsewhere.example",
+       "a@plain.example",
+       "smtproutes:4",
+       "smtproutes",
+       {{at("192.0.2.10", 2526)}},
        default_ips,
        ""},
       // Nothing matches: the destination's MX.

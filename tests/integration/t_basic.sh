@@ -1,0 +1,86 @@
+#!/bin/bash
+# The binary's contract with qmail before any server is involved (SPEC §1,
+# §3, §4): wrong argv, broken control files, partial last lines. Each run:
+# exit 0, nothing on stderr, a well-framed report.
+set -u
+source "$(dirname "$0")/lib.sh"
+ip_block 10
+
+msg=$T_TMP/msg
+printf 'Subject: t\n\nbody\n' >"$msg"
+
+# Wrong argv: vanilla's exact text (SPEC §1).
+root=$(qmail_root_new)
+for args in "" "dest.test" "dest.test s@example.org"; do
+  # shellcheck disable=SC2086
+  run_qmail_remote "$root" $args <"$msg"
+  check_qr_clean "argv '$args': exit 0, no stderr, framing"
+  check_eq "argv '$args': D usage text" \
+    'D I (qmail-remote) was invoked improperly. (#5.3.5)\n' "$(report_text)"
+done
+
+# A broken control file is Z naming file and line (SPEC §3), never D.
+broken() {  # NAME FILE CONTENT EXPECTED-SUBSTRING
+  local root
+  root=$(qmail_root_new)
+  printf '%b' "$3" >"$root/control/$2"
+  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "$1: exit 0, no stderr, framing"
+  check_eq "$1: letter" Z "$(report_letters)"
+  check_contains "$1: names file and line" "$4" "$(report_text)"
+}
+broken "routes bad separator" routes '# comment\n\nr1;;1.2.3.4/5.6.7.8;;\n' 'control/routes line 3:'
+broken "routes bad field count" routes 'r1;;\n' 'control/routes line 1:'
+broken "routes bad local IP" routes 'ok;;;;\nr1;1.2.3.999;;;\n' 'control/routes line 2:'
+broken "routes unknown option" routes 'r1;;;;;colour=blue\n' 'control/routes line 1:'
+broken "routemap unknown route" routemap '*;*;nosuch\n' 'control/routemap line 1:'
+broken "smtproutes bad port" smtproutes 'dest.test:relay.test:99999\n' 'control/smtproutes line 1:'
+broken "timeoutremote not a number" timeoutremote 'soon\n' 'control/timeoutremote'
+broken "defaultoutgoingip bad" defaultoutgoingip 'not-an-ip\n' 'control/defaultoutgoingip'
+
+# me and helohost both missing: Z naming them.
+root=$(qmail_root_new)
+rm "$root/control/me"
+run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+check_qr_clean "no me/helohost: clean"
+check_eq "no me/helohost: letter" Z "$(report_letters)"
+check_contains "no me/helohost: named" "control/me" "$(report_text)"
+
+# A partial last line is D before any connection (SPEC §4): the route points
+# at a listener that would record a connection.
+listen_ip=$(alloc_ip)
+root=$(qmail_root_new)
+printf 'r1;;%s:2525;;\n' "$listen_ip" >"$root/control/routes"
+echo '*;*;r1' >"$root/control/routemap"
+python3 - "$listen_ip" "$T_TMP/accepted" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 2525)); s.listen(5); s.settimeout(8)
+try:
+    c, _ = s.accept(); open(sys.argv[2], "w").write("connected\n")
+except socket.timeout:
+    pass
+PY
+listener=$!
+sleep 0.3
+for case in 'no LF at all' 'ends in CR\r' 'Subject: x\n\nlast line'; do
+  printf '%b' "$case" >"$T_TMP/partial"
+  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$T_TMP/partial"
+  check_qr_clean "partial '$case': clean"
+  check_eq "partial '$case': D #5.6.2" \
+    'D SMTP cannot transfer messages with partial final lines. (#5.6.2)\n' "$(report_text)"
+done
+# Through a pipe too (SPEC §1: fd 0 may be a pipe).
+env -i PATH=/usr/bin:/bin QMAIL_ROOT="$root" "$QR_BIN" dest.test s@example.org r@dest.test \
+  < <(printf 'x') >"$T_TMP/pipe.out" 2>"$T_TMP/pipe.err"
+check_eq "partial via pipe: D" D "$(report_letters "$T_TMP/pipe.out")"
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
+check_eq "partial: no connection was made" "" "$(cat "$T_TMP/accepted" 2>/dev/null)"
+
+# CR or LF inside an address is never sent (SPEC §6).
+run_qmail_remote "$root" dest.test "s@example.org" $'r@dest.test\r\nRCPT TO:<x@y>' <"$msg"
+check_qr_clean "CRLF in recipient: clean"
+check_eq "CRLF in recipient: D" D "$(report_letters)"
+
+summary
