@@ -147,6 +147,15 @@ else
   ok "# SKIP cannot make the control directory read-only here"
 fi
 
+# --- the annotated samples are valid ---------------------------------------
+SAMPLES=$ROOT/samples
+mkdir "$SAMPLES" && ln -s "$REPO/control-samples" "$SAMPLES/control"
+OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check 2>&1)
+expect "control-samples/ passes check" "0:" "$?:$OUT"
+OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" explain --no-dns example.net a@example.org b@example.net)
+expect "control-samples/: route3 for example.net, MX then 3.3.3.3:587 from 1.1.1.1" \
+  $'rule: routemap:29\nroute: route3\ntls: may\nauth: no\nremote=mx local=1.1.1.1 tls=may\nremote=[3.3.3.3]:587 local=1.1.1.1 tls=may' "$OUT"
+
 # --- help -----------------------------------------------------------------
 run --help
 [[ $RC == 0 && $OUT == "usage: qmail-routes COMMAND"* ]] && ok "--help" || not_ok "--help" "$OUT"
