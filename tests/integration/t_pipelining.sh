@@ -1,0 +1,172 @@
+#!/bin/bash
+# PIPELINING (SPEC §7, RFC 2920) measured on the wire: delay_proxy.py sits
+# between qmail-remote and Exim, delays each direction by D, and logs every
+# chunk the client wrote and every chunk of the server's it was given. A
+# "flight" is what the client wrote between two server chunks (see
+# doc/TESTING.md): with PIPELINING, MAIL, every RCPT and DATA are one
+# flight, and a delivery is greeting + 3 round trips (EHLO, MAIL..DATA,
+# body+dot) = 7 D, QUIT not awaited. Without it, one flight per command.
+set -u
+source "$(dirname "$0")/lib.sh"
+ip_block 21
+
+D=0.1      # one-way delay, seconds
+D_MS=100
+
+# proxy_start NAME LISTEN_IP:PORT UPSTREAM_IP:PORT: one connection, then exits.
+proxy_start() {
+  local name=$1 log=$T_TMP/proxy-$1.log i
+  : >"$log"
+  python3 "$IT_DIR/delay_proxy.py" --listen "$2" --to "$3" --log "$log" \
+    --delay "$D" --timeout 25 --max-conns 1 &
+  PROXY_PID=$!
+  PROXY_LOG=$log
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^READY' "$log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "proxy_start $name: not ready" >&2
+  return 1
+}
+
+# Waits for the proxy to end (it exits after its one connection).
+proxy_wait() {
+  wait "$PROXY_PID" 2>/dev/null
+}
+
+flights() {
+  python3 "$IT_DIR/delay_proxy.py" --flights "$PROXY_LOG"
+}
+
+# SIZE= as SPEC §7 computes it for an LF message: bytes plus one per LF.
+wire_size() {
+  echo $(($(wc -c <"$1") + $(tr -cd '\n' <"$1" | wc -c)))
+}
+
+MX=$(alloc_ip)    # Exim with PIPELINING
+MX2=$(alloc_ip)   # Exim without
+PX=$(alloc_ip)    # the proxy's address
+LOC=$(alloc_ip)   # qmail-remote's source address
+exim_start pipe "$MX" 2525 || { fail "exim_start pipe" "see above"; summary; exit; }
+exim_start nopipe "$MX2" 2525 pipelining=off || { fail "exim_start nopipe" "see above"; summary; exit; }
+
+new_root() {
+  local root
+  root=$(qmail_root_new)
+  printf 'r1;%s;%s:2525;;;tls=none\n' "$LOC" "$PX" >"$root/control/routes"
+  printf '*;*;r1\n' >"$root/control/routemap"
+  printf '%s\n' "$root"
+}
+
+msg=$T_TMP/msg
+printf 'From: s@example.org\nSubject: pipelining\n\nline one\n.\nline three\n' >"$msg"
+size=$(wire_size "$msg")
+# The body flight as the proxy shows it: CRLF, ".." stuffed, then the dot.
+body_flight='From: s@example.org\r\nSubject: pipelining\r\n\r\nline one\r\n..\r\nline three\r\n.\r\n'
+body_bytes=$(($(crlf "$msg" | wc -c) + 1 + 3))
+
+# --- PIPELINING, one recipient --------------------------------------------
+root=$(new_root)
+proxy_start one "$PX:2525" "$MX:2525"
+run_qmail_remote "$root" dest.test s@example.org one@dest.test <"$msg"
+proxy_wait
+check_qr_clean "one rcpt: exit 0, no stderr, framing"
+check_eq "one rcpt: report letters" rK "$(report_letters)"
+group="MAIL FROM:<s@example.org> SIZE=$size\\r\\nRCPT TO:<one@dest.test>\\r\\nDATA\\r\\n"
+expected="23 EHLO testhost.example\\r\\n
+$(printf '%b' "$group" | wc -c) $group
+$body_bytes $body_flight
+6 QUIT\\r\\n"
+check_eq "one rcpt: flights EHLO | MAIL+RCPT+DATA | body+dot | QUIT" "$expected" "$(flights)"
+if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
+  ok "one rcpt: wall time ${QR_MS} ms in [7 D, 9 D) with D=${D_MS} ms"
+else
+  fail "one rcpt: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
+fi
+wait_for_store pipe 1
+check_file_eq "one rcpt: stored bytes" <(crlf "$msg") "$(stored_messages pipe)"
+check_match "one rcpt: Exim logged a pipelining client (L)" " P=esmtp L " "$(exim_received pipe)"
+
+# --- PIPELINING, ten recipients, one refused in the middle ----------------
+exim_clear pipe
+root=$(new_root)
+rcpts=()
+group="MAIL FROM:<s@example.org> SIZE=$size\\r\\n"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  if ((i == 5)); then r=reject550-r5@dest.test; else r=r$i@dest.test; fi
+  rcpts+=("$r")
+  group+="RCPT TO:<$r>\\r\\n"
+done
+group+='DATA\r\n'
+group_len=$(printf '%b' "$group" | wc -c)
+proxy_start ten "$PX:2525" "$MX:2525"
+run_qmail_remote "$root" dest.test s@example.org "${rcpts[@]}" <"$msg"
+proxy_wait
+check_qr_clean "ten rcpts: exit 0, no stderr, framing"
+check_eq "ten rcpts: report letters (5th refused)" rrrrhrrrrrK "$(report_letters)"
+expected="23 EHLO testhost.example\\r\\n
+$group_len $group
+$body_bytes $body_flight
+6 QUIT\\r\\n"
+check_eq "ten rcpts: MAIL, ten RCPT and DATA in one flight; 4 flights" "$expected" "$(flights)"
+if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
+  ok "ten rcpts: wall time ${QR_MS} ms in [7 D, 9 D): no extra round trip per RCPT"
+else
+  fail "ten rcpts: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
+fi
+wait_for_store pipe 9
+check_eq "ten rcpts: nine copies stored" 9 "$(stored_messages pipe | wc -l)"
+bad=0
+while read -r f; do cmp -s <(crlf "$msg") "$f" || bad=$((bad + 1)); done < <(stored_messages pipe)
+check_eq "ten rcpts: every copy byte for byte" 0 "$bad"
+check_eq "ten rcpts: the refused one not stored" "" "$(stored_messages pipe | grep -F reject550)"
+
+# --- PIPELINING, every recipient refused: DATA answered 503, no body -------
+exim_clear pipe
+root=$(new_root)
+proxy_start none "$PX:2525" "$MX:2525"
+run_qmail_remote "$root" dest.test s@example.org reject550-a@dest.test reject550-b@dest.test <"$msg"
+proxy_wait
+check_qr_clean "all refused: exit 0, no stderr, framing"
+check_eq "all refused: report letters" hhD "$(report_letters)"
+group="MAIL FROM:<s@example.org> SIZE=$size\\r\\nRCPT TO:<reject550-a@dest.test>\\r\\nRCPT TO:<reject550-b@dest.test>\\r\\nDATA\\r\\n"
+expected="23 EHLO testhost.example\\r\\n
+$(printf '%b' "$group" | wc -c) $group
+6 QUIT\\r\\n"
+check_eq "all refused: no body sent, 3 flights" "$expected" "$(flights)"
+check_eq "all refused: nothing stored" 0 "$(stored_messages pipe | wc -l)"
+
+# --- no PIPELINING: lock-step, still delivered ----------------------------
+root=$(new_root)
+proxy_start off "$PX:2525" "$MX2:2525"
+run_qmail_remote "$root" dest.test s@example.org x1@dest.test x2@dest.test x3@dest.test <"$msg"
+proxy_wait
+check_qr_clean "pipelining=off: exit 0, no stderr, framing"
+check_eq "pipelining=off: report letters" rrrK "$(report_letters)"
+m1="MAIL FROM:<s@example.org> SIZE=$size\\r\\n"
+expected="23 EHLO testhost.example\\r\\n
+$(printf '%b' "$m1" | wc -c) $m1
+24 RCPT TO:<x1@dest.test>\\r\\n
+24 RCPT TO:<x2@dest.test>\\r\\n
+24 RCPT TO:<x3@dest.test>\\r\\n
+6 DATA\\r\\n
+$body_bytes $body_flight
+6 QUIT\\r\\n"
+check_eq "pipelining=off: one flight per command (8 flights)" "$expected" "$(flights)"
+# greeting + 7 round trips (EHLO MAIL RCPT*3 DATA body) = 15 D.
+if ((QR_MS >= 15 * D_MS)); then
+  ok "pipelining=off: wall time ${QR_MS} ms >= 15 D"
+else
+  fail "pipelining=off: wall time >= 15 D" "${QR_MS} ms with D=${D_MS} ms"
+fi
+wait_for_store nopipe 3
+bad=0 n=0
+while read -r f; do
+  n=$((n + 1))
+  cmp -s <(crlf "$msg") "$f" || bad=$((bad + 1))
+done < <(stored_messages nopipe)
+check_eq "pipelining=off: three copies stored" 3 "$n"
+check_eq "pipelining=off: every copy byte for byte" 0 "$bad"
+check_not_contains "pipelining=off: Exim logged no pipelining" " L " "$(exim_received nopipe)"
+
+summary
