@@ -8,7 +8,9 @@
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
-IT_TMP=$IT_DIR/tmp
+# shellcheck source=tests/integration/paths.sh
+source "$IT_DIR/paths.sh"
+IT_TMP=$(it_tmp_dir "$IT_DIR")
 QR_BIN=${QR_BIN:-$REPO_ROOT/qmail-remote}
 T_NAME=$(basename "${0%.sh}")
 T_TMP=$IT_TMP/$T_NAME
