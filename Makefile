@@ -13,7 +13,10 @@ LIB_SRCS  := $(sort $(wildcard lib/*.cc lib/*/*.cc))
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc))
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
-PROGRAMS  := qmail-remote qmail-routes
+# Where the programs go: here by default; a sanitizer or fuzzing build puts
+# them in its own BUILD directory (make OUT=build/san BUILD=build/san ...).
+OUT       ?= .
+PROGRAMS  := $(OUT)/qmail-remote $(OUT)/qmail-routes
 
 .PHONY: all deps test unit integration demo install clean format
 
@@ -30,15 +33,15 @@ $(BUILD)/libqr.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+$(OUT)/qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+$(OUT)/qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Catch2's main is compiled once: it is most of the build time.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 
@@ -56,14 +59,14 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(QMAIL_ROOT)/bin $(DESTDIR)/usr/share/man/man8
-	install -m 0711 qmail-remote $(DESTDIR)$(QMAIL_ROOT)/bin/qmail-remote
-	install -m 0755 qmail-routes $(DESTDIR)$(QMAIL_ROOT)/bin/qmail-routes
+	install -m 0711 $(OUT)/qmail-remote $(DESTDIR)$(QMAIL_ROOT)/bin/qmail-remote
+	install -m 0755 $(OUT)/qmail-routes $(DESTDIR)$(QMAIL_ROOT)/bin/qmail-routes
 	for m in $(wildcard man/*.8); do install -m 0644 $$m $(DESTDIR)/usr/share/man/man8/; done
 
 format:
 	clang-format -i $(wildcard *.cc lib/*.h lib/*.cc lib/*/*.h lib/*/*.cc tests/unit/*.cc tests/integration/*.cc)
 
 clean:
-	rm -rf $(BUILD) $(PROGRAMS)
+	rm -rf build qmail-remote qmail-routes
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
