@@ -128,6 +128,13 @@ Walk::Expansion Walk::expand_mx(const Endpoint& e) {
     x.verdict = {'D', std::string(texts::kSelfMx)};
     return x;
   }
+  // RFC 5321 §5.1: a domain with no MX and no address cannot get mail;
+  // vanilla says so permanently (#5.4.4).
+  if (a.implicit && a.hosts.size() == 1 && a.hosts[0].addrs.empty()) {
+    note("MX for " + job_.host + ": no MX and no address");
+    x.verdict = {'D', std::string(texts::kNoMailExchanger)};
+    return x;
+  }
   std::string unresolved;
   for (const auto& h : a.hosts) {
     if (h.addrs.empty()) {

@@ -51,6 +51,8 @@ inline constexpr std::string_view kDnsTemp =
     "Sorry, I couldn't find any host by that name. (#4.1.2)\n";
 inline constexpr std::string_view kNoHost =
     "Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)\n";
+inline constexpr std::string_view kNoMailExchanger =
+    "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\n";
 inline constexpr std::string_view kSelfMx =
     "Sorry. Although I'm listed as a best-preference MX or A for that host,\n"
     "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n";
