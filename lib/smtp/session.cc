@@ -95,7 +95,7 @@ Result<Reply> Session::command(std::string_view line) {
 std::optional<SessionOutcome> Session::greet() {
   auto r = read_reply(conn_);
   if (!r) return next_pair("greeting: " + r.error());
-  if (r->code != 220 && !r->positive()) return next_pair("greeting failed: " + sanitize(r->text));
+  if (r->code / 100 != 2) return next_pair("greeting failed: " + sanitize(r->text));
   return std::nullopt;
 }
 
