@@ -1,0 +1,209 @@
+#!/bin/bash
+# STARTTLS through the real qmail-remote (SPEC §8, §4, §10): the policies
+# may / encrypt / verify of a route's tls= option, the per-host overrides
+# control/tlshosts/<FQDN>.pem and control/notlshosts/<FQDN>, the plaintext
+# retry after a failed `may` handshake, and bytes injected after the 220 to
+# STARTTLS (tests/integration/starttls_inject.py).
+#
+# Certificate names are checked against the host name a route names, so the
+# verify cases use route remotes written as host names under "tls.example.",
+# answered by a private Unbound (unbound.sh) on 127.0.0.30:5330, passed to
+# qmail-remote as DNSCACHEIP. unbound.sh takes 127.0.0.x addresses only, so
+# that one address is outside this file's block; every server is in it.
+set -u
+source "$(dirname "$0")/lib.sh"
+source "$IT_DIR/unbound.sh"
+ip_block 30
+
+PASS=testpass-S3cret # not used by these routes; still never in a report
+INJECT=$IT_DIR/starttls_inject.py
+SCRIPT_PIDS=()
+trap 'for p in "${SCRIPT_PIDS[@]}"; do kill "$p" 2>/dev/null; done; _lib_cleanup' EXIT
+
+msg=$T_TMP/msg
+printf 'From: s@example.org\nTo: r@dest.test\nSubject: tls\n\nbody line\n.dot line\n' >"$msg"
+
+# --- servers -------------------------------------------------------------
+ON=$(alloc_ip) PLAIN=$(alloc_ip) SELF=$(alloc_ip) WRONG=$(alloc_ip)
+INJ=$(alloc_ip) GARB=$(alloc_ip)
+started=1
+exim_start t30on "$ON" 2525 tls=on cert=good.tls.example || started=0
+exim_start t30plain "$PLAIN" 2525 tls=off || started=0
+exim_start t30self "$SELF" 2525 tls=selfsigned cert=self.tls.example || started=0
+exim_start t30wrong "$WRONG" 2525 tls=wrongname || started=0
+
+# script_start NAME IP MODE: a starttls_inject.py server on IP:2525.
+script_start() {
+  local name=$1 ip=$2 mode=$3 i
+  rm -f "$T_TMP/$name.log" "$T_TMP/$name.ready"
+  python3 "$INJECT" --listen "$ip:2525" --starttls "$mode" --log "$T_TMP/$name.log" \
+    --ready "$T_TMP/$name.ready" --lifetime 80 --conn-timeout 8 2>"$T_TMP/$name.err" &
+  SCRIPT_PIDS+=($!)
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $T_TMP/$name.ready ]] && return 0
+    sleep 0.05
+  done
+  echo "script_start $name: not ready" >&2
+  return 1
+}
+script_start inject "$INJ" inject || started=0
+script_start garbage "$GARB" garbage || started=0
+
+zones=$T_TMP/zones.conf
+{
+  echo '  local-zone: "tls.example." static'
+  echo "  local-data: \"good.tls.example. A $ON\""
+  echo "  local-data: \"self.tls.example. A $SELF\""
+  echo "  local-data: \"wrong.tls.example. A $WRONG\""
+  echo "  local-data: \"plain.tls.example. A $PLAIN\""
+} >"$zones"
+unbound_start 127.0.0.30 5330 "$zones" || started=0
+export DNSCACHEIP=127.0.0.30:5330
+if ((started)); then ok "setup: four Exims, two scripted servers, Unbound"; else
+  fail "setup" "see above"
+  summary
+  exit
+fi
+
+# One JSON field of connection N of a scripted server's log.
+script_field() {
+  python3 -c 'import json,sys
+recs=[json.loads(l) for l in open(sys.argv[1])]
+n=int(sys.argv[2])
+print(json.dumps(recs[n-1].get(sys.argv[3])) if len(recs)>=n else "NO-CONNECTION")' "$T_TMP/$1.log" "$2" "$3" 2>/dev/null
+}
+script_conns() { [[ -s $T_TMP/$1.log ]] && wc -l <"$T_TMP/$1.log" || echo 0; }
+
+# deliver NAME ROUTE_LINE [control file=content ...]: a fresh root with that
+# one route for everything, then one qmail-remote run to r@dest.test.
+deliver() {
+  local name=$1 line=$2 kv
+  shift 2
+  root=$(qmail_root_new)
+  printf '%s\n' "$line" >"$root/control/routes"
+  printf '*;*;%s\n' "${line%%;*}" >"$root/control/routemap"
+  for kv in "$@"; do
+    mkdir -p "$(dirname "$root/control/${kv%%=*}")"
+    printf '%s' "${kv#*=}" >"$root/control/${kv%%=*}"
+  done
+  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "$name: exit 0, no stderr, framing"
+  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+}
+ca=$(<"$TEST_CA")
+TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+ '
+
+# --- may ------------------------------------------------------------------
+deliver "may, offered" "m1;;$ON:2525;;;tls=may"
+check_match "may, offered: K, report names version and cipher" \
+  "^K .*route=m1 local=default remote=\[$ON\]:2525 ${TLSRE}auth=none" "$final"
+wait_for_store t30on 1
+check_match "may, offered: Exim logged the cipher (X=)" " P=esmtps .*X=TLS1\.[23]:" "$(exim_received t30on)"
+check_file_eq "may, offered: stored bytes" <(crlf "$msg") "$(stored_messages t30on | tail -1)"
+
+deliver "may, not offered" "m2;;$PLAIN:2525;;;"
+check_match "may, not offered: K, tls=none" "^K .*remote=\[$PLAIN\]:2525 tls=none auth=none" "$final"
+wait_for_store t30plain 1
+check_match "may, not offered: Exim P=esmtp, no X=" ' P=esmtp ' "$(exim_received t30plain)"
+check_not_contains "may, not offered: no X= in Exim's log" " X=" "$(exim_received t30plain)"
+
+deliver "may, broken handshake" "m3;;$GARB:2525;;;tls=may"
+check_match "may, broken handshake: K on the same pair, tls=failed-plaintext" \
+  "^K .*remote=\[$GARB\]:2525 tls=failed-plaintext auth=none" "$final"
+check_eq "may, broken handshake: two connections to the scripted server" 2 "$(script_conns garbage)"
+check_eq "may, broken handshake: first connection sent STARTTLS" true "$(script_field garbage 1 starttls)"
+check_eq "may, broken handshake: first connection began a handshake" true "$(script_field garbage 1 client_hello)"
+check_eq "may, broken handshake: nothing delivered on the first" false "$(script_field garbage 1 delivered)"
+check_eq "may, broken handshake: no STARTTLS on the retry" false "$(script_field garbage 2 starttls)"
+check_eq "may, broken handshake: delivered on the retry" true "$(script_field garbage 2 delivered)"
+
+# --- encrypt --------------------------------------------------------------
+exim_clear t30on
+exim_clear t30plain
+deliver "encrypt, A&B" "e1;;$PLAIN:2525&$ON:2525;;;tls=encrypt"
+check_match "encrypt, A&B: K from B with TLS" "^K .*remote=\[$ON\]:2525 ${TLSRE}" "$final"
+wait_for_store t30on 1
+check_eq "encrypt, A&B: A (no STARTTLS) received nothing" "" "$(exim_received t30plain)"
+check_match "encrypt, A&B: B logged X=" " X=TLS1\.[23]:" "$(exim_received t30on)"
+
+deliver "encrypt, none offer" "e2;;$PLAIN:2525;;;tls=encrypt"
+check_match "encrypt, none offer: Z" '^Z ' "$final"
+check_contains "encrypt, none offer: reason given" "STARTTLS required by tls=encrypt but not offered" "$final"
+check_eq "encrypt, none offer: nothing received" "" "$(exim_received t30plain)"
+
+exim_clear t30self
+deliver "encrypt, self-signed" "e3;;$SELF:2525;;;tls=encrypt"
+check_match "encrypt: no certificate check (self-signed accepted)" "^K .*${TLSRE}" "$final"
+
+# --- verify ---------------------------------------------------------------
+exim_clear t30on
+exim_clear t30self
+exim_clear t30wrong
+deliver "verify, right CA via tlshosts" "v1;;good.tls.example:2525;;;tls=verify" \
+  "tlshosts/good.tls.example.pem=$ca"
+check_match "verify, right CA via tlshosts: K" \
+  "^K .*remote=good\.tls\.example\[$ON\]:2525 ${TLSRE}" "$final"
+wait_for_store t30on 1
+check_contains "verify: SNI carries the host name" " SNI=good.tls.example" "$(exim_received t30on)"
+
+deliver "verify, no tlshosts file" "v2;;good.tls.example:2525;;;tls=verify"
+check_match "verify, test CA not among the system CAs: Z" '^Z ' "$final"
+check_contains "verify, system CAs: certificate verify failed" "certificate verify failed" "$final"
+
+deliver "verify, wrong CA" "v3;;self.tls.example:2525;;;tls=verify" \
+  "tlshosts/self.tls.example.pem=$ca"
+check_match "verify, wrong CA (self-signed): Z" '^Z ' "$final"
+check_contains "verify, wrong CA: reason" "certificate verify failed" "$final"
+check_eq "verify, wrong CA: nothing received" "" "$(exim_received t30self)"
+
+deliver "verify, wrong name" "v4;;wrong.tls.example:2525;;;tls=verify" \
+  "tlshosts/wrong.tls.example.pem=$ca"
+check_match "verify, wrong name: Z" '^Z ' "$final"
+check_contains "verify, wrong name: reason" "(expected wrong.tls.example)" "$final"
+check_eq "verify, wrong name: nothing received" "" "$(exim_received t30wrong)"
+
+exim_clear t30on
+deliver "verify, A&B&C" "v5;;self.tls.example:2525&wrong.tls.example:2525&good.tls.example:2525;;;tls=verify" \
+  "tlshosts/self.tls.example.pem=$ca" "tlshosts/wrong.tls.example.pem=$ca" "tlshosts/good.tls.example.pem=$ca"
+check_match "verify, wrong CA then wrong name then right: K from the third" \
+  "^K .*remote=good\.tls\.example\[$ON\]:2525 ${TLSRE}" "$final"
+check_eq "verify, A&B&C: wrong-CA server received nothing" "" "$(exim_received t30self)"
+check_eq "verify, A&B&C: wrong-name server received nothing" "" "$(exim_received t30wrong)"
+
+deliver "tlshosts under tls=may" "v6;;self.tls.example:2525;;;tls=may" \
+  "tlshosts/self.tls.example.pem=$ca"
+check_match "tlshosts/<FQDN>.pem makes may a verify: Z, no plaintext retry" '^Z ' "$final"
+check_eq "tlshosts under tls=may: nothing received" "" "$(exim_received t30self)"
+
+exim_clear t30on
+deliver "notlshosts" "v7;;good.tls.example:2525;;;tls=verify" "notlshosts/good.tls.example="
+check_match "notlshosts/<FQDN>: K without TLS, tls=none" \
+  "^K .*remote=good\.tls\.example\[$ON\]:2525 tls=none auth=none" "$final"
+wait_for_store t30on 1
+check_not_contains "notlshosts: Exim logged no X=" " X=" "$(exim_received t30on)"
+
+# --- bytes injected after the 220 to STARTTLS ----------------------------
+exim_clear t30on
+deliver "injection" "i1;;$INJ:2525&$ON:2525;;;tls=may"
+check_match "injection: the walk goes on, K from the Exim" "^K .*remote=\[$ON\]:2525 ${TLSRE}" "$final"
+check_eq "injection: one connection to the scripted server (no plaintext retry)" 1 "$(script_conns inject)"
+check_eq "injection: STARTTLS was sent" true "$(script_field inject 1 starttls)"
+check_eq "injection: no byte after the 220 (no handshake, no MAIL)" '"b'"''"'"' "$(script_field inject 1 after_220)"
+check_eq "injection: no MAIL after the 220" false "$(script_field inject 1 mail_after_starttls)"
+check_eq "injection: nothing delivered there" false "$(script_field inject 1 delivered)"
+wait_for_store t30on 1
+
+deliver "injection, alone" "i2;;$INJ:2525;;;tls=may"
+check_match "injection, alone: Z" '^Z ' "$final"
+check_contains "injection, alone: reason" "bytes received after the 220 to STARTTLS" "$final"
+
+# --- no report holds a password ------------------------------------------
+leak=""
+for f in "$T_TMP"/qr-*.out; do
+  for needle in "$PASS" "$(printf '%s' "$PASS" | base64)" \
+    "$(printf '\0testuser\0%s' "$PASS" | base64)"; do
+    grep -qaF -- "$needle" "$f" && leak+="$f "
+  done
+done
+check_eq "no report contains the password or its base64 forms" "" "$leak"
+summary
