@@ -93,7 +93,9 @@ bool BodyEncoder::next(std::string& out, size_t max) {
   out.clear();
   if (pos_ >= in_.size()) return false;
   if (max < 1) max = 1;
-  out.reserve(max + 3);
+  // The output is at most twice what is left (a lone CR becomes CRLF, a dot
+  // line start doubles), plus a CRLF: no 1 MiB buffer for a short message.
+  out.reserve(std::min(max, 2 * (in_.size() - pos_)) + 3);
   const char* base = in_.data();
   const size_t size = in_.size();
   while (pos_ < size && out.size() < max) {
