@@ -9,6 +9,7 @@ QUIT), except where an option says otherwise:
 
     --reply STAGE=RAW     send RAW instead of the normal reply at STAGE
     --close STAGE         close the connection at STAGE without replying
+    --then-close STAGE    reply at STAGE (normally or as --reply says), then close
     --close-body-after N  close once N bytes of the message were read
     --hang STAGE          say nothing at STAGE (until --timeout)
     --ehlo KW,KW,...      the EHLO keywords (default PIPELINING,8BITMIME)
@@ -116,6 +117,8 @@ class Conn:
             time.sleep(self.o.timeout + 1)
             raise Closed("hung at " + name)
         self.send(self.o.reply.get(name, normal))
+        if name in self.o.then_close:
+            raise Closed("closed after replying at " + name)
 
     def body(self):
         # Until the line "." (a CRLF before it, or the body's start, and one
@@ -208,6 +211,7 @@ def main():
     p.add_argument("--ehlo", default="PIPELINING,8BITMIME")
     p.add_argument("--reply", action="append", default=[])
     p.add_argument("--close", action="append", default=[])
+    p.add_argument("--then-close", action="append", default=[])
     p.add_argument("--hang", action="append", default=[])
     p.add_argument("--close-body-after", type=int)
     p.add_argument("--save")
@@ -218,7 +222,7 @@ def main():
         if stage not in STAGES:
             p.error("unknown stage " + stage)
         replies[stage] = unesc(raw)
-    for s in o.close + o.hang:
+    for s in o.close + o.hang + o.then_close:
         if s not in STAGES:
             p.error("unknown stage " + s)
     o.reply = replies

@@ -12,7 +12,7 @@ ip_block 20
 MX=$(alloc_ip)     # Exim
 SC=$(alloc_ip)     # smtp_script.py
 LOC=$(alloc_ip)    # qmail-remote's source address (route r1)
-exim_start m1 "$MX" 2525 || { fail "exim_start m1" "see above"; summary; exit; }
+exim_start t20m1 "$MX" 2525 || { fail "exim_start t20m1" "see above"; summary; exit; }
 
 # script_start NAME ARGS...: smtp_script.py on $SC:2525, until killed or 20 s.
 script_start() {
@@ -73,7 +73,7 @@ ROUTE_LINE="\\nroute=r1 local=$LOC remote=[$MX]:2525 tls=none auth=none\\n"
 deliver() {
   local name=$1 msg=$2 f n=0 bad=""
   shift 2
-  exim_clear m1
+  exim_clear t20m1
   run_qmail_remote "$ROOT" dest.test s@example.org "$@" <"$msg"
   check_deliver "$name" "$msg" "$@"
 }
@@ -84,12 +84,12 @@ check_deliver() {
   for f in "$@"; do letters+=r; done
   check_eq "$name: report letters" "${letters}K" "$(report_letters)"
   check_contains "$name: route line" "$ROUTE_LINE" "$(report_text)"
-  wait_for_store m1 $#
-  check_contains "$name: Exim saw the route's local IP" " [$LOC]:" "$(exim_received m1)"
+  wait_for_store t20m1 $#
+  check_contains "$name: Exim saw the route's local IP" " [$LOC]:" "$(exim_received t20m1)"
   stored_form "$msg" "$T_TMP/expected"
   for f in "$@"; do
     local copy
-    copy=$(stored_messages m1 | grep -F -- ".$f")
+    copy=$(stored_messages t20m1 | grep -F -- ".$f")
     if [[ -z $copy ]]; then bad+=" $f:missing"; continue; fi
     n=$((n + 1))
     cmp -s "$T_TMP/expected" "$copy" || bad+=" $f:differs"
@@ -104,18 +104,18 @@ m=$T_TMP/dots
 printf 'From: s@example.org\nSubject: dots\n\n.\n..\n..x\n.x\n...\nend .\n. \n.\n' >"$m"
 deliver "dots" "$m" r@dest.test
 # The stored copy is also crlf's output: the dot lines came back unstuffed.
-check_file_eq "dots: stored equals crlf input" <(crlf "$m") "$(stored_messages m1)"
+check_file_eq "dots: stored equals crlf input" <(crlf "$m") "$(stored_messages t20m1)"
 
 # --- CRLF input: kept, not doubled ------------------------------------
 m=$T_TMP/crlfin
 printf 'From: s@example.org\r\nSubject: crlf\r\n\r\nline\r\n.\r\n\r\nlast\r\n' >"$m"
 deliver "CRLF input" "$m" r@dest.test
-check_file_eq "CRLF input: stored equals the input itself" "$m" "$(stored_messages m1)"
+check_file_eq "CRLF input: stored equals the input itself" "$m" "$(stored_messages t20m1)"
 m=$T_TMP/mixed
 printf 'From: s@example.org\nSubject: mixed\r\n\nlf\ncrlf\r\nlf\n' >"$m"
 deliver "mixed LF/CRLF" "$m" r@dest.test
 check_file_eq "mixed LF/CRLF: stored as all CRLF" \
-  <(printf 'From: s@example.org\r\nSubject: mixed\r\n\r\nlf\r\ncrlf\r\nlf\r\n') "$(stored_messages m1)"
+  <(printf 'From: s@example.org\r\nSubject: mixed\r\n\r\nlf\r\ncrlf\r\nlf\r\n') "$(stored_messages t20m1)"
 
 # --- lone CR: a line end ----------------------------------------------
 m=$T_TMP/lonecr
@@ -123,33 +123,33 @@ printf 'From: s@example.org\nSubject: cr\n\nabc\rdef\nx\r.y\nz\r\r\nend\n' >"$m"
 deliver "lone CR" "$m" r@dest.test
 check_file_eq "lone CR: stored with CRLF where the CR was (fixed bytes)" \
   <(printf 'From: s@example.org\r\nSubject: cr\r\n\r\nabc\r\ndef\r\nx\r\n.y\r\nz\r\n\r\nend\r\n') \
-  "$(stored_messages m1)"
+  "$(stored_messages t20m1)"
 
 # --- 8-bit bytes -------------------------------------------------------
 m=$T_TMP/8bit
 printf 'From: s@example.org\nSubject: 8bit\n\n\xe9t\xe9 \xff\x80\n\xc3\xa9\n' >"$m"
 deliver "8-bit" "$m" r@dest.test
-check_file_eq "8-bit: stored equals crlf input" <(crlf "$m") "$(stored_messages m1)"
+check_file_eq "8-bit: stored equals crlf input" <(crlf "$m") "$(stored_messages t20m1)"
 
 # --- several recipients ------------------------------------------------
 m=$T_TMP/several
 printf 'From: s@example.org\nSubject: several\n\nhello\n' >"$m"
 deliver "several rcpts" "$m" a@dest.test b@dest.test c@other.test d@dest.test
 check_match "several rcpts: one reception for all four" \
-  'for a@dest.test b@dest.test c@other.test d@dest.test$' "$(exim_received m1)"
-check_eq "several rcpts: one reception" 1 "$(exim_received m1 | wc -l)"
+  'for a@dest.test b@dest.test c@other.test d@dest.test$' "$(exim_received t20m1)"
+check_eq "several rcpts: one reception" 1 "$(exim_received t20m1 | wc -l)"
 
 # --- empty message -----------------------------------------------------
 : >"$T_TMP/empty"
-exim_clear m1
+exim_clear t20m1
 run_qmail_remote "$ROOT" dest.test s@example.org r@dest.test <"$T_TMP/empty"
 check_qr_clean "empty: exit 0, no stderr, framing"
 check_eq "empty: report letters" rK "$(report_letters)"
 check_contains "empty: route line" "$ROUTE_LINE" "$(report_text)"
-wait_for_store m1 1
+wait_for_store t20m1 1
 # Exim's quirk (doc/TESTING.md): it always writes the empty line after the
 # (here absent) headers, so an empty body is stored as one CRLF.
-check_file_eq "empty: stored as Exim's lone CRLF" <(printf '\r\n') "$(stored_messages m1)"
+check_file_eq "empty: stored as Exim's lone CRLF" <(printf '\r\n') "$(stored_messages t20m1)"
 
 # --- 10 MiB, from a file and from a pipe ------------------------------
 big=$T_TMP/big
@@ -170,7 +170,7 @@ open(sys.argv[1], "wb").write(b"".join(out))
 EOF
 check_eq "big: the test message is at least 10 MiB" 1 "$(($(wc -c <"$big") >= 10485760))"
 deliver "10 MiB file" "$big" r@dest.test
-exim_clear m1
+exim_clear t20m1
 run_qmail_remote "$ROOT" dest.test s@example.org p@dest.test < <(cat "$big")
 check_deliver "10 MiB pipe" "$big" p@dest.test
 
@@ -208,7 +208,7 @@ script_stop
 
 # --- partial last line: D before any connection ------------------------
 script_start partial
-: >"$(exim_logfile m1)"
+: >"$(exim_logfile t20m1)"
 for variant in exim script; do
   root=$ROOT
   [[ $variant == script ]] && root=$ROOT_SC
@@ -226,7 +226,7 @@ for variant in exim script; do
   done
 done
 sleep 0.2
-check_not_contains "partial: Exim saw no connection" "[$LOC]" "$(exim_log m1)"
+check_not_contains "partial: Exim saw no connection" "[$LOC]" "$(exim_log t20m1)"
 check_not_contains "partial: the scripted server saw no connection" "CONNECT" "$(cat "$SCRIPT_LOG")"
 script_stop
 

@@ -47,8 +47,8 @@ MX=$(alloc_ip)    # Exim with PIPELINING
 MX2=$(alloc_ip)   # Exim without
 PX=$(alloc_ip)    # the proxy's address
 LOC=$(alloc_ip)   # qmail-remote's source address
-exim_start pipe "$MX" 2525 || { fail "exim_start pipe" "see above"; summary; exit; }
-exim_start nopipe "$MX2" 2525 pipelining=off || { fail "exim_start nopipe" "see above"; summary; exit; }
+exim_start t21pipe "$MX" 2525 || { fail "exim_start t21pipe" "see above"; summary; exit; }
+exim_start t21nopipe "$MX2" 2525 pipelining=off || { fail "exim_start t21nopipe" "see above"; summary; exit; }
 
 new_root() {
   local root
@@ -83,12 +83,12 @@ if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
 else
   fail "one rcpt: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
 fi
-wait_for_store pipe 1
-check_file_eq "one rcpt: stored bytes" <(crlf "$msg") "$(stored_messages pipe)"
-check_match "one rcpt: Exim logged a pipelining client (L)" " P=esmtp L " "$(exim_received pipe)"
+wait_for_store t21pipe 1
+check_file_eq "one rcpt: stored bytes" <(crlf "$msg") "$(stored_messages t21pipe)"
+check_match "one rcpt: Exim logged a pipelining client (L)" " P=esmtp L " "$(exim_received t21pipe)"
 
 # --- PIPELINING, ten recipients, one refused in the middle ----------------
-exim_clear pipe
+exim_clear t21pipe
 root=$(new_root)
 rcpts=()
 group="MAIL FROM:<s@example.org> SIZE=$size\\r\\n"
@@ -114,15 +114,15 @@ if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
 else
   fail "ten rcpts: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
 fi
-wait_for_store pipe 9
-check_eq "ten rcpts: nine copies stored" 9 "$(stored_messages pipe | wc -l)"
+wait_for_store t21pipe 9
+check_eq "ten rcpts: nine copies stored" 9 "$(stored_messages t21pipe | wc -l)"
 bad=0
-while read -r f; do cmp -s <(crlf "$msg") "$f" || bad=$((bad + 1)); done < <(stored_messages pipe)
+while read -r f; do cmp -s <(crlf "$msg") "$f" || bad=$((bad + 1)); done < <(stored_messages t21pipe)
 check_eq "ten rcpts: every copy byte for byte" 0 "$bad"
-check_eq "ten rcpts: the refused one not stored" "" "$(stored_messages pipe | grep -F reject550)"
+check_eq "ten rcpts: the refused one not stored" "" "$(stored_messages t21pipe | grep -F reject550)"
 
 # --- PIPELINING, every recipient refused: DATA answered 503, no body -------
-exim_clear pipe
+exim_clear t21pipe
 root=$(new_root)
 proxy_start none "$PX:2525" "$MX:2525"
 run_qmail_remote "$root" dest.test s@example.org reject550-a@dest.test reject550-b@dest.test <"$msg"
@@ -134,7 +134,7 @@ expected="23 EHLO testhost.example\\r\\n
 $(printf '%b' "$group" | wc -c) $group
 6 QUIT\\r\\n"
 check_eq "all refused: no body sent, 3 flights" "$expected" "$(flights)"
-check_eq "all refused: nothing stored" 0 "$(stored_messages pipe | wc -l)"
+check_eq "all refused: nothing stored" 0 "$(stored_messages t21pipe | wc -l)"
 
 # --- no PIPELINING: lock-step, still delivered ----------------------------
 root=$(new_root)
@@ -159,14 +159,14 @@ if ((QR_MS >= 15 * D_MS)); then
 else
   fail "pipelining=off: wall time >= 15 D" "${QR_MS} ms with D=${D_MS} ms"
 fi
-wait_for_store nopipe 3
+wait_for_store t21nopipe 3
 bad=0 n=0
 while read -r f; do
   n=$((n + 1))
   cmp -s <(crlf "$msg") "$f" || bad=$((bad + 1))
-done < <(stored_messages nopipe)
+done < <(stored_messages t21nopipe)
 check_eq "pipelining=off: three copies stored" 3 "$n"
 check_eq "pipelining=off: every copy byte for byte" 0 "$bad"
-check_not_contains "pipelining=off: Exim logged no pipelining" " L " "$(exim_received nopipe)"
+check_not_contains "pipelining=off: Exim logged no pipelining" " L " "$(exim_received t21nopipe)"
 
 summary
