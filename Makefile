@@ -7,6 +7,15 @@ CXX        ?= g++
 CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -Werror -I. -DQMAIL_ROOT_DEFAULT='"$(QMAIL_ROOT)"'
 LDLIBS     += -lldns -lssl -lcrypto -lfmt
+# qmail-remote runs once per delivery, so its start-up is on every mail's
+# path: it is linked fully static (Debian ships libldns.a, libssl.a,
+# libcrypto.a, libstdc++.a, libc.a). bench/RESULTS.md: 1.41 ms and 1.9 MiB
+# peak RSS per small delivery instead of 3.80 ms and 5.3 MiB dynamic. It
+# needs no NSS (no getaddrinfo/getpwnam; DNS is ldns): --no-warnings hides
+# ld's warnings about the NSS functions that libcrypto/libldns contain but
+# qmail-remote never calls. libfmt is not used by any code. Sanitizer
+# builds cannot be static: they link qmail-remote like the rest.
+QR_LDLIBS  ?= $(if $(findstring -fsanitize,$(CXXFLAGS)),$(LDLIBS),-static -Wl,--no-warnings -lldns -lssl -lcrypto)
 
 BUILD := build
 LIB_SRCS  := $(sort $(wildcard lib/*.cc lib/*/*.cc))
@@ -18,7 +27,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 OUT       ?= .
 PROGRAMS  := $(OUT)/qmail-remote $(OUT)/qmail-routes
 
-.PHONY: all deps test unit integration demo install clean format
+.PHONY: all deps test unit integration demo install clean format bench
 
 all: $(PROGRAMS)
 
@@ -34,7 +43,7 @@ $(BUILD)/libqr.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(OUT)/qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(QR_LDLIBS)
 
 $(OUT)/qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -56,6 +65,10 @@ integration: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+# Performance figures against msmtp and /bin/true (bench/RESULTS.md).
+bench: all
+	@bench/run
 
 install: all
 	install -d $(DESTDIR)$(QMAIL_ROOT)/bin $(DESTDIR)/usr/share/man/man8
