@@ -194,6 +194,25 @@ check_file_eq "wire dots: bytes on the wire (dots stuffed)" "$T_TMP/dots.wire" "
 run_qmail_remote "$ROOT_SC" dest.test s@example.org r@dest.test <"$T_TMP/empty"
 check_eq "wire empty: report letters" rK "$(report_letters)"
 check_contains "wire empty: an empty body, then the dot" "4 BODY 0 " "$(cat "$SCRIPT_LOG")"
+# 2 MiB of random pieces (".", "..", CR, LF, CRLF, text, 8-bit): line ends
+# and dots fall on every kind of boundary of the body's write chunks.
+mix=$T_TMP/mix
+python3 - "$mix" <<'EOF2'
+import random, sys
+rnd = random.Random(20)
+pieces = [b".", b"..", b"\r", b"\n", b"\r\n", b"abc", b"\xe9", b"\r.", b"\n."]
+out, n = [], 0
+while n < 2 * 1024 * 1024:
+    p = rnd.choice(pieces)
+    out.append(p)
+    n += len(p)
+open(sys.argv[1], "wb").write(b"Subject: mix\n\n" + b"".join(out) + b"\n")
+EOF2
+run_qmail_remote "$ROOT_SC" dest.test s@example.org r@dest.test <"$mix"
+check_qr_clean "wire 2 MiB mix: exit 0, no stderr, framing"
+check_eq "wire 2 MiB mix: report letters" rK "$(report_letters)"
+wire_form "$mix" "$T_TMP/mix.wire"
+check_file_eq "wire 2 MiB mix: bytes on the wire" "$T_TMP/mix.wire" "$SCRIPT_SAVE/msg-5"
 check_eq "wire lone CR: no bare CR or LF on the wire" 0 "$(python3 -c '
 import sys
 d = open(sys.argv[1], "rb").read().replace(b"\r\n", b"")

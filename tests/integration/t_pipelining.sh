@@ -169,4 +169,40 @@ check_eq "pipelining=off: three copies stored" 3 "$n"
 check_eq "pipelining=off: every copy byte for byte" 0 "$bad"
 check_not_contains "pipelining=off: Exim logged no pipelining" " L " "$(exim_received t21nopipe)"
 
+# --- refused group answered 354 anyway: ended with a lone dot -------------
+# RFC 2920 §3.1 / SPEC §7: with every RCPT (or MAIL) refused, a 354 to the
+# pipelined DATA still opens a message, which must be closed empty.
+SC=$(alloc_ip)
+for c in "rcpt=550 5.1.1 no such user" "mail=550 5.7.1 go away"; do
+  slog=$T_TMP/script-${c%%=*}.log
+  : >"$slog"
+  python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$slog" --timeout 10 \
+    --reply "${c%%=*}=${c#*=}\r\n" &
+  spid=$!
+  for ((i = 0; i < 100; i++)); do grep -q '^READY' "$slog" && break; sleep 0.05; done
+  root=$(qmail_root_new)
+  printf 'r1;%s;%s:2525;;\n' "$LOC" "$SC" >"$root/control/routes"
+  printf '*;*;r1\n' >"$root/control/routemap"
+  run_qmail_remote "$root" dest.test s@example.org a@dest.test b@dest.test <"$msg"
+  sleep 0.2
+  kill "$spid" 2>/dev/null
+  wait "$spid" 2>/dev/null
+  name="354 after refused ${c%%=*}"
+  check_qr_clean "$name: exit 0, no stderr, framing"
+  if [[ $c == rcpt* ]]; then
+    check_eq "$name: report letters" hhD "$(report_letters)"
+  else
+    check_eq "$name: report letters" D "$(report_letters)"
+    check_contains "$name: vanilla's text" "but sender was rejected." "$(report_text)"
+  fi
+  check_eq "$name: one pipelined group, then an empty message and QUIT" \
+    "1 C MAIL FROM:<s@example.org>
+1 C RCPT TO:<a@dest.test>
+1 C RCPT TO:<b@dest.test>
+1 C DATA
+1 BODY 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+1 DOT
+1 C QUIT" "$(grep -E '^1 (C [MRDQ]|BODY|DOT)' "$slog")"
+done
+
 summary
