@@ -10,7 +10,7 @@ Connection::Connection(Fd fd, unsigned timeout_s)
       timeout_s_(timeout_s),
       stream_(std::make_unique<PlainStream>(fd_.get())) {}
 
-Result<std::string> Connection::read_line() {
+Result<std::string> Connection::read_line(Clock::time_point deadline) {
   // The server is not trusted (SPEC §7): memory stays bounded by kKeep
   // whatever it sends, and a line that never ends is cut off at kMaxLine.
   std::string line;
@@ -18,7 +18,9 @@ Result<std::string> Connection::read_line() {
   for (;;) {
     if (rpos_ == rend_) {
       rpos_ = rend_ = 0;
-      auto n = stream_->read_some(rbuf_, sizeof rbuf_, timeout_s_);
+      auto left = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now()).count();
+      if (left <= 0) return Error{"timed out after " + std::to_string(timeout_s_) + " s"};
+      auto n = stream_->read_some(rbuf_, sizeof rbuf_, static_cast<unsigned>(left));
       if (!n) return Error{n.error()};
       if (*n == 0) return Error{"connection closed by server"};
       rend_ = *n;

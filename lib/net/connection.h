@@ -2,6 +2,7 @@
 // timeouts of SPEC §7. Owns the socket.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,7 +25,13 @@ class Connection {
   // kMaxLine is an error, and so is end of stream inside a line.
   static constexpr size_t kKeep = 5000;
   static constexpr size_t kMaxLine = 1 << 20;
-  Result<std::string> read_line();
+  using Clock = std::chrono::steady_clock;
+  // The whole line must arrive by `deadline`: a server that drips a byte at
+  // a time cannot hold the process past timeoutremote.
+  Result<std::string> read_line(Clock::time_point deadline);
+  Result<std::string> read_line() { return read_line(deadline()); }
+  // Now plus timeoutremote.
+  Clock::time_point deadline() const { return Clock::now() + std::chrono::seconds(timeout_s_); }
 
   // Bytes received but not yet consumed (STARTTLS injection check, SPEC §8).
   size_t buffered() const { return rend_ - rpos_; }

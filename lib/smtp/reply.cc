@@ -59,8 +59,11 @@ ReplyParser::State ReplyParser::feed(std::string_view line) {
 
 Result<Reply> read_reply(Connection& conn) {
   ReplyParser parser;
+  // One deadline for the whole reply: a multi-line reply dripped slowly is
+  // cut off at timeoutremote like a silent server.
+  const auto deadline = conn.deadline();
   for (;;) {
-    auto line = conn.read_line();
+    auto line = conn.read_line(deadline);
     if (!line) return Error{line.error()};
     switch (parser.feed(*line)) {
       case ReplyParser::State::More:
