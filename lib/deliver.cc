@@ -54,6 +54,9 @@ class Walk {
     std::vector<Target> targets;
     // A DNS answer that settles the run when `mx` is the route's only remote.
     std::optional<std::pair<char, std::string>> verdict;
+    // The destination itself says it takes no mail (RFC 7505): no other
+    // remote of the route is tried either.
+    bool final = false;
   };
 
   Resolver* resolver(std::string* error);
@@ -113,6 +116,7 @@ Walk::Expansion Walk::expand_mx(const Endpoint& e) {
     case DnsStatus::NullMx:
       note("MX for " + job_.host + ": null MX");
       x.verdict = {'D', job_.host + " does not accept mail (null MX). (#5.1.10)\n"};
+      x.final = true;
       return x;
     case DnsStatus::TempFail:
       note("MX for " + job_.host + ": " + a.error);
@@ -282,7 +286,7 @@ void Walk::run() {
   Plan plan = make_plan(sel_.route, control_.default_ips, rng_);
   for (const auto& endpoint : plan.remotes) {
     Expansion x = expand(endpoint);
-    if (x.verdict && plan.remotes.size() == 1) {
+    if (x.verdict && (x.final || plan.remotes.size() == 1)) {
       report_.message(x.verdict->first, x.verdict->second + "route=" + sel_.route.name + "\n");
       return;
     }

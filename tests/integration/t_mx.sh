@@ -184,6 +184,15 @@ check_eq "null MX: report" "D null.$Z does not accept mail (null MX). (#5.1.10)\
   "$(report_text)"
 expect_at "null MX: nothing sent" none
 
+# A domain with no MX and no address: permanent, as vanilla (#5.4.4).
+clear_all
+deliver "$plain" "txtonly.$Z"
+check_qr_clean "no MX, no address: clean"
+check_eq "no MX, no address: report" \
+  "D Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\\nroute=mx\\n" \
+  "$(report_text)"
+expect_at "no MX, no address: nothing sent" none
+
 # NXDOMAIN: permanent.
 deliver "$plain" "nosuch.$Z"
 check_qr_clean "NXDOMAIN: clean"
@@ -312,6 +321,14 @@ for case in "dead MX:deadonly.$Z" "SERVFAIL:x.servfail.qrtest41" \
   expect_at "route3, $what: the relay got it" t41relay
   check_eq "route3, $what: relay saw $L1" "$L1" "$(sources t41relay)"
 done
+# A null MX is final even with a relay after it (RFC 7505: the domain takes
+# no mail; see doc/DECISIONS.md).
+clear_all
+deliver "$r3" "null.$Z"
+check_qr_clean "route3, null MX: clean"
+check_eq "route3, null MX: D, relay not tried" \
+  "D null.$Z does not accept mail (null MX). (#5.1.10)\\nroute=route3\\n" "$(report_text)"
+expect_at "route3, null MX: nothing sent" none
 
 # --- 3. A DNS answer over 512 bytes -----------------------------------------
 # The MX answer for big.$Z, asked over UDP without EDNS0, must come back
