@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lib/control/control_file.h"
 #include "lib/net/fd.h"
 
 namespace qr {
@@ -56,25 +57,11 @@ std::string TextFile::render() const {
 
 Result<TextFile> read_text_file(const std::string& dir, const std::string& name) {
   TextFile file;
-  std::string path = dir + "/" + name;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return file;
-    return file_error(name, "cannot read", errno);
-  }
+  auto read = read_control_file(dir, name);
+  if (!read) return Error{read.error()};
+  if (!*read) return file;
   file.exists = true;
-  // Same loop as control_file.cc's read_whole, which is not exported.
-  std::string data;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return file_error(name, "cannot read", errno);
-    }
-    if (n == 0) break;
-    data.append(buf, size_t(n));
-  }
+  const std::string& data = **read;
   size_t start = 0;
   while (start < data.size()) {
     size_t nl = data.find('\n', start);
