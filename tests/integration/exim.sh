@@ -5,7 +5,7 @@
 #   exim_start NAME IP PORT [key=value ...]   start, wait for the banner
 #   exim_stop NAME                            stop one (by its PID)
 #   exim_stop_all                             stop every one this shell started
-#   exim_stop_stale                           stop every one with a pidfile under tmp/
+#   exim_stop_stale                           stop every one under tmp/ whose script has ended
 #   exim_dir NAME / exim_store NAME / exim_logfile NAME
 #   exim_ca                                   make the test CA (exports TEST_CA)
 #
@@ -176,6 +176,10 @@ exim_start() {
     return 1
   fi
 
+  # The script that owns this server: exim_stop_stale leaves it alone while
+  # that script runs (two sessions testing at once must not stop each
+  # other's servers).
+  echo "$$" >"$dir/owner"
   local ports=$port
   [[ -n $tlsport ]] && ports="$port : $tlsport"
   if ! "$EXIM_BIN" -C "$dir/exim.conf" -bd -oX "$ports" -oP "$dir/exim.pid" \
@@ -248,10 +252,12 @@ exim_stop_all() {
 
 # Every daemon a previous (killed) run left behind under tmp/.
 exim_stop_stale() {
-  local pidfile name
+  local pidfile name owner
   for pidfile in "$IT_TMP"/exim-*/exim.pid; do
     [[ -e $pidfile ]] || continue
     name=${pidfile%/exim.pid}
+    owner=$(cat "$name/owner" 2>/dev/null)
+    [[ -n $owner ]] && kill -0 "$owner" 2>/dev/null && continue
     name=${name##*/exim-}
     exim_stop "$name"
   done
