@@ -56,7 +56,14 @@ class Exchange {
   }
   // Answers a 334 with `answer` (or "*" when the challenge was bad).
   Result<Reply> answer(const Result<std::string>& answer) {
-    return send(answer ? *answer : std::string(kAuthCancel));
+    if (!answer) return cancel(answer.error());
+    return send(*answer);
+  }
+  // Sends "*": the exchange is over (RFC 4954 §4), whatever the server
+  // says next; a 334 to the "*" gets nothing more, least of all a password.
+  Result<Reply> cancel(std::string why) {
+    cancelled_ = std::move(why);
+    return send(std::string(kAuthCancel));
   }
   Result<std::string> run(Mechanism m);
 
@@ -64,6 +71,7 @@ class Exchange {
   Connection& c_;
   const SessionSettings& s_;
   std::vector<std::string> sent_;
+  std::string cancelled_;  // why "*" was sent; empty while the exchange goes on
 };
 
 Result<std::string> Exchange::run(Mechanism m) {
@@ -72,7 +80,7 @@ Result<std::string> Exchange::run(Mechanism m) {
   // Each 334 gets the next answer: LOGIN's user then password, CRAM-MD5's
   // digest. PLAIN sent everything in its initial response (RFC 4616), so a
   // 334 to it is answered with "*".
-  for (int step = 0; r && r->code == 334 && step < 3; ++step) {
+  for (int step = 0; r && r->code == 334 && step < 3 && cancelled_.empty(); ++step) {
     std::string_view ch = challenge(*r);
     if (m == Mechanism::Login && step == 0)
       r = answer(login_response(ch, s_.user));
@@ -81,9 +89,10 @@ Result<std::string> Exchange::run(Mechanism m) {
     else if (m == Mechanism::CramMd5 && step == 0)
       r = answer(cram_md5_response(ch, s_.user, s_.pass));
     else
-      r = send(std::string(kAuthCancel));
+      r = cancel("unexpected 334");
   }
   if (!r) return Error{"AUTH " + name + ": " + r.error()};
+  if (!cancelled_.empty()) return Error{"AUTH " + name + " cancelled with *: " + cancelled_};
   if (r->code != 235) return Error{refusal(name, *r, sent_, s_.pass)};
   return name;
 }
