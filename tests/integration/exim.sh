@@ -12,7 +12,8 @@
 # Options (see doc/TESTING.md): tls=off|on|wrongname|selfsigned, cert=HOST,
 # tlsport=PORT, auth=off|on|required, pipelining=on|off, size=BYTES,
 # greeting=220|421|554, ehlo=ok|reject, chunking=on|off, smtputf8=on|off,
-# hostname=NAME, delay_STAGE=SECONDS (connect helo mail rcpt predata data).
+# hostname=NAME, delay_STAGE=SECONDS (connect helo mail rcpt predata data),
+# accept_max=N (smtp_accept_max), backlog=N (smtp_connect_backlog).
 #
 # Every server applies the same fixed rules: recipients whose local part
 # starts with reject550 / defer451 / full552 get that code at RCPT,
@@ -117,6 +118,7 @@ exim_start() {
   fi
   local tls=off cert=mx1.test tlsport="" auth=off pipelining=on size=0
   local greeting=220 ehlo=ok chunking=on smtputf8=on hostname=mx1.test
+  local accept_max=100 backlog=20
   local -A delay=([connect]=0 [helo]=0 [mail]=0 [rcpt]=0 [predata]=0 [data]=0)
   local opt key val
   for opt in "$@"; do
@@ -133,6 +135,8 @@ exim_start() {
       chunking) chunking=$val ;;
       smtputf8) smtputf8=$val ;;
       hostname) hostname=$val ;;
+      accept_max) accept_max=$val ;;
+      backlog) backlog=$val ;;
       delay_*)
         if [[ -z ${delay[${key#delay_}]+x} ]]; then
           echo "exim_start: unknown delay stage: $opt" >&2
@@ -289,7 +293,8 @@ rfc1413_hosts =
 # after the client's final dot.
 queue_only = false
 smtp_accept_queue_per_connection = 0
-smtp_accept_max = 100
+smtp_accept_max = $accept_max
+smtp_connect_backlog = $backlog
 smtp_accept_max_per_host = 0
 smtp_accept_reserve = 0
 # Keep the message as it came: no Received: line, nothing else added.
