@@ -18,6 +18,9 @@ namespace {
 
 // How much of the attempt list the final Z report carries.
 constexpr size_t kMaxAttemptText = 3000;
+// ...and of each attempt's line, so that one server's long reply cannot push
+// the others (or itself) out of the list.
+constexpr size_t kMaxAttemptLine = 400;
 
 std::string lower(std::string_view s) {
   std::string r(s);
@@ -67,7 +70,16 @@ class Walk {
   SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
   std::string route_line(const Target& t, const std::optional<IpAddr>& local,
                          const SessionOutcome& o) const;
-  void note(std::string line) { failures_.push_back(std::move(line)); }
+  void note(std::string line) {
+    if (line.size() > kMaxAttemptLine) {
+      line.resize(kMaxAttemptLine);
+      line += "...";
+    }
+    // One attempt, one line: a multi-line server reply is folded.
+    for (char& c : line)
+      if (c == '\n') c = ' ';
+    failures_.push_back(std::move(line));
+  }
   void give_up();
 
   const Job& job_;
