@@ -158,6 +158,9 @@ run_qmail_remote() {
   QR_ERR=$T_TMP/qr-$QR_CALLS.err
   local env=(PATH=/usr/bin:/bin "QMAIL_ROOT=$root")
   [[ -n ${DNSCACHEIP:-} ]] && env+=("DNSCACHEIP=$DNSCACHEIP")
+  # A sanitizer build (make sanitize) reports to files: fd 2 is /dev/null.
+  [[ -n ${ASAN_OPTIONS:-} ]] && env+=("ASAN_OPTIONS=$ASAN_OPTIONS")
+  [[ -n ${UBSAN_OPTIONS:-} ]] && env+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
   t0=${EPOCHREALTIME/./}
   env -i "${env[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$QR_BIN" "$@" \
     >"$QR_OUT" 2>"$QR_ERR"
