@@ -54,8 +54,10 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libqr.a
 
 unit: $(BUILD)/unit-tests
 
+# Every suite: unit, integration (real Exim and Unbound), the sanitizer
+# build, a short run of every fuzz target. tests/run-all prints the sum last.
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit fuzz-build sanitize-build
 	@tests/run-all
 
 integration: deps

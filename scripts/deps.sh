@@ -3,7 +3,10 @@
 # missing. Services are kept from starting on install (policy-rc.d exits 101):
 # the tests start their own Exim and Unbound on loopback.
 set -e
-PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp python3"
+# clang and its runtime: the fuzz targets (make fuzz). time: /usr/bin/time
+# measures peak memory in the hostile-server tests.
+PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp
+python3 clang libclang-rt-14-dev time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
