@@ -57,7 +57,7 @@ unit: $(BUILD)/unit-tests
 # Every suite: unit, integration (real Exim and Unbound), the sanitizer
 # build, a short run of every fuzz target. tests/run-all prints the sum last.
 test: deps
-	@$(MAKE) --no-print-directory all unit fuzz-build sanitize-build
+	@$(MAKE) --no-print-directory -j$$(nproc) all unit fuzz-build sanitize-build
 	@tests/run-all
 
 integration: deps
