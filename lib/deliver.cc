@@ -123,11 +123,11 @@ Walk::Expansion Walk::expand_mx(const Endpoint& e) {
   switch (a.status) {
     case DnsStatus::NxDomain:
       note("MX for " + job_.host + ": no such domain");
-      x.verdict = {'D', "Sorry, I couldn't find any host named " + job_.host + ". (#5.1.2)\n"};
+      x.verdict = {'D', texts::no_such_domain(job_.host)};
       return x;
     case DnsStatus::NullMx:
       note("MX for " + job_.host + ": null MX");
-      x.verdict = {'D', job_.host + " does not accept mail (null MX). (#5.1.10)\n"};
+      x.verdict = {'D', texts::null_mx(job_.host)};
       x.final = true;
       return x;
     case DnsStatus::TempFail:
@@ -278,7 +278,7 @@ void Walk::give_up() {
   if (tried_ > 0 && smtputf8_missing_ == tried_) {
     // SPEC §7: every host was tried and none can take this envelope.
     letter = 'D';
-    text = "The envelope is not ASCII and no server offers SMTPUTF8. (#5.6.7)\n";
+    text = std::string(texts::kNoSmtpUtf8);
   } else {
     text = std::string(texts::kNoConnection);
   }

@@ -58,4 +58,41 @@ void Report::message(char letter, std::string_view text) {
   }
 }
 
+namespace texts {
+
+std::string accepted(std::string_view host) {
+  return std::string(host) + " accepted message.\n";
+}
+std::string sender_rejected(std::string_view host) {
+  return "Connected to " + std::string(host) + " but sender was rejected.\n";
+}
+std::string recipient_rejected(std::string_view host) {
+  return std::string(host) + " does not like recipient.\n";
+}
+std::string giving_up(std::string_view host) {
+  return "Giving up on " + std::string(host) + ".\n";
+}
+std::string data_failed(std::string_view host) {
+  return std::string(host) + " failed on DATA command.\n";
+}
+std::string message_failed(std::string_view host) {
+  return std::string(host) + " failed after I sent the message.\n";
+}
+std::string connection_died(std::string_view host) {
+  return "Connected to " + std::string(host) +
+         " but connection died. Possible duplicate! (#4.4.2)\n";
+}
+std::string too_big(std::string_view host, size_t size, uint64_t limit) {
+  return "Connected to " + std::string(host) + " but the message is " + std::to_string(size) +
+         " bytes and the server takes at most " + std::to_string(limit) + ". (#5.3.4)\n";
+}
+std::string no_such_domain(std::string_view domain) {
+  return "Sorry, I couldn't find any host named " + std::string(domain) + ". (#5.1.2)\n";
+}
+std::string null_mx(std::string_view domain) {
+  return std::string(domain) + " does not accept mail (null MX). (#5.1.10)\n";
+}
+
+}  // namespace texts
+
 }  // namespace qr

@@ -6,6 +6,8 @@
 // once, last, when the outcome is final.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,20 @@ inline constexpr std::string_view kBadAddress =
     "Address contains a CR, LF or NUL byte and cannot be sent. (#5.1.3)\n";
 inline constexpr std::string_view kInternal =
     "Internal error in qmail-remote: ";  // + what, "(#4.3.0)"
+inline constexpr std::string_view kNoSmtpUtf8 =
+    "The envelope is not ASCII and no server offers SMTPUTF8. (#5.6.7)\n";
+
+// Texts that name the server (its IP address, as vanilla) or the domain.
+std::string accepted(std::string_view host);            // K
+std::string sender_rejected(std::string_view host);     // D/Z after MAIL
+std::string recipient_rejected(std::string_view host);  // h/s after RCPT
+std::string giving_up(std::string_view host);           // no recipient accepted
+std::string data_failed(std::string_view host);         // D/Z after DATA
+std::string message_failed(std::string_view host);      // D/Z after the final dot
+std::string connection_died(std::string_view host);     // Z after the final dot: no reply
+std::string too_big(std::string_view host, size_t size, uint64_t limit);  // D (#5.3.4)
+std::string no_such_domain(std::string_view domain);                      // D (#5.1.2)
+std::string null_mx(std::string_view domain);                             // D (#5.1.10)
 }  // namespace texts
 
 }  // namespace qr

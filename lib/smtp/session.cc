@@ -176,9 +176,7 @@ SessionOutcome Session::run() {
   size_t size = wire_size_estimate(msg_);
   if (caps_.size && caps_.size_limit > 0 && size > caps_.size_limit) {
     quit();
-    return final('D', "Connected to " + s_.peer + " but the message is " + std::to_string(size) +
-                          " bytes and the server takes at most " +
-                          std::to_string(caps_.size_limit) + ". (#5.3.4)\n");
+    return final('D', texts::too_big(s_.peer, size, caps_.size_limit));
   }
   return transaction();
 }
@@ -225,7 +223,7 @@ SessionOutcome Session::transaction() {
       // RFC 1870 §6.1: 552 to RCPT is a temporary "too much mail" condition.
       bool perm = rr->permanent() && rr->code != 552;
       if (!perm) ++temporary;
-      rcpts.push_back({perm ? 'h' : 's', said(s_.peer + " does not like recipient.\n", *rr)});
+      rcpts.push_back({perm ? 'h' : 's', said(texts::recipient_rejected(s_.peer), *rr)});
     }
   }
 
@@ -243,11 +241,11 @@ SessionOutcome Session::transaction() {
   if (!mail_ok) {
     quit();
     char letter = m->permanent() ? 'D' : 'Z';
-    return final(letter, said("Connected to " + s_.peer + " but sender was rejected.\n", *m));
+    return final(letter, said(texts::sender_rejected(s_.peer), *m));
   }
   if (accepted == 0) {
     quit();
-    auto o = final(temporary > 0 ? 'Z' : 'D', "Giving up on " + s_.peer + ".\n");
+    auto o = final(temporary > 0 ? 'Z' : 'D', texts::giving_up(s_.peer));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -257,7 +255,7 @@ SessionOutcome Session::transaction() {
   }
   if (d->code != 354) {
     quit();
-    auto o = final(d->permanent() ? 'D' : 'Z', said(s_.peer + " failed on DATA command.\n", *d));
+    auto o = final(d->permanent() ? 'D' : 'Z', said(texts::data_failed(s_.peer), *d));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -282,17 +280,14 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
   // From here on the server may have the message: never go to another pair.
   auto r = read_reply(conn_);
   if (!r) {
-    return final('Z', "Connected to " + s_.peer +
-                          " but connection died. Possible duplicate! (#4.4.2)\n" + r.error() +
-                          "\n");
+    return final('Z', texts::connection_died(s_.peer) + r.error() + "\n");
   }
   quit();
   SessionOutcome o;
   if (r->positive()) {
-    o = final('K', said(s_.peer + " accepted message.\n", *r));
+    o = final('K', said(texts::accepted(s_.peer), *r));
   } else {
-    o = final(r->permanent() ? 'D' : 'Z',
-              said(s_.peer + " failed after I sent the message.\n", *r));
+    o = final(r->permanent() ? 'D' : 'Z', said(texts::message_failed(s_.peer), *r));
   }
   o.recipients = rcpts;
   return o;

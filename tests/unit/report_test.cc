@@ -1,0 +1,98 @@
+// The qmail byte protocol (SPEC §1, §10): framing, sanitizing, caps, and the
+// texts administrators grep for, as vanilla qmail-remote 1.03 writes them.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+
+#include "lib/report.h"
+
+namespace qr {
+namespace {
+
+// Everything a Report wrote to a pipe.
+std::string written(const std::function<void(Report&)>& fill) {
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  {
+    Report r(p[1]);
+    fill(r);
+  }
+  ::close(p[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  ::close(p[0]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("report: recipient reports wait for the message report", "[report]") {
+  using namespace std::string_literals;
+  CHECK(written([](Report& r) {
+          r.recipient('r', "");
+          r.recipient('h', "192.0.2.1 does not like recipient.\n");
+        }) == "");  // nothing reaches qmail before the outcome is final
+  CHECK(written([](Report& r) {
+          r.recipient('r', "");
+          r.recipient('s', "x\n");
+          r.message('K', "ok\n");
+          r.message('Z', "second outcome\n");  // never written: the first is final
+          r.recipient('r', "late");
+        }) == "r\0sx\n\0Kok\n\0"s);
+}
+
+TEST_CASE("report: non-printable bytes become ?, CRs are dropped", "[report]") {
+  const struct {
+    std::string in, out;
+  } cases[] = {
+      {"plain text.\n", "plain text.\n"},
+      {"a\r\nb", "a\nb"},
+      {std::string("nul\0x", 5), "nul?x"},
+      {"tab\there", "tab?here"},
+      {"8bit \xc3\xa9", "8bit ??"},
+      {"del\x7f", "del?"},
+      {"", ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.in);
+    CHECK(sanitize(c.in) == c.out);
+  }
+}
+
+TEST_CASE("report: server text is capped at 5000 bytes", "[report]") {
+  std::string reply = "554 " + std::string(10000, 'x');
+  std::string said = remote_said(reply);
+  CHECK(said.rfind("Remote host said: 554 xxx", 0) == 0);
+  CHECK(said.size() == std::string("Remote host said: ").size() + 5000 + 1);
+  CHECK(said.back() == '\n');
+  CHECK(remote_said("250 ok") == "Remote host said: 250 ok\n");
+  CHECK(remote_said("250 ok\n") == "Remote host said: 250 ok\n");
+}
+
+TEST_CASE("report: vanilla qmail-remote's texts", "[report]") {
+  // From qmail-remote.c 1.03, with the IP vanilla's outhost() prints.
+  CHECK(texts::kUsage == "I (qmail-remote) was invoked improperly. (#5.3.5)\n");
+  CHECK(texts::kPartialLine ==
+        "SMTP cannot transfer messages with partial final lines. (#5.6.2)\n");
+  CHECK(texts::kNoConnection == "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n");
+  CHECK(texts::kDnsTemp == "Sorry, I couldn't find any host by that name. (#4.1.2)\n");
+  CHECK(texts::kNoMailExchanger ==
+        "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\n");
+  CHECK(texts::accepted("192.0.2.1") == "192.0.2.1 accepted message.\n");
+  CHECK(texts::sender_rejected("192.0.2.1") == "Connected to 192.0.2.1 but sender was rejected.\n");
+  CHECK(texts::recipient_rejected("192.0.2.1") == "192.0.2.1 does not like recipient.\n");
+  CHECK(texts::giving_up("192.0.2.1") == "Giving up on 192.0.2.1.\n");
+  CHECK(texts::data_failed("192.0.2.1") == "192.0.2.1 failed on DATA command.\n");
+  CHECK(texts::message_failed("192.0.2.1") == "192.0.2.1 failed after I sent the message.\n");
+  CHECK(texts::connection_died("192.0.2.1") ==
+        "Connected to 192.0.2.1 but connection died. Possible duplicate! (#4.4.2)\n");
+  CHECK(texts::no_such_domain("nx.example") ==
+        "Sorry, I couldn't find any host named nx.example. (#5.1.2)\n");
+  CHECK(texts::null_mx("n.example") == "n.example does not accept mail (null MX). (#5.1.10)\n");
+}
+
+}  // namespace qr
