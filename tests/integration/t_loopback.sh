@@ -16,6 +16,7 @@ exim_start t12mx "$MX" 25 tls=on auth=on
   echo '  local-zone: "loop12.example." static'
   echo "  local-data: \"loop12.example. MX 10 mx1.loop12.example.\""
   echo "  local-data: \"mx1.loop12.example. A $MX\""
+  echo "  local-data-ptr: \"$L1 ptr12.loop12.example\""
 } >"$T_TMP/zone.conf"
 unbound_start "$DNS_IP" "$DNS_PORT" "$T_TMP/zone.conf" || fail "unbound" "did not start"
 export DNSCACHEIP="$DNS_IP:$DNS_PORT"
@@ -60,5 +61,20 @@ printf 'r;192.0.2.1&%s;%s&%s;testuser;testpass-S3cret;tls=encrypt\n' "$L1" "$DEA
 echo '*;*;r' >"$root/control/routemap"
 case_run "failover route, TLS and AUTH" "$root" dest12.example
 check_contains "failover route: AUTH used" "auth=PLAIN" "$(report_text)"
+
+# helo=ptr: the EHLO name is the PTR of the local IP in use (SPEC §3.1);
+# helo=NAME: that name.
+QR_BIN=$REAL_BIN
+for opt in "helo=ptr:ptr12.loop12.example" "helo=brand12.example:brand12.example"; do
+  root=$(qmail_root_new)
+  printf 'r;%s;%s;;;%s\n' "$L1" "$MX" "${opt%%:*}" >"$root/control/routes"
+  echo '*;*;r' >"$root/control/routemap"
+  exim_clear t12mx
+  run_qmail_remote "$root" dest12.example s@example.org r@dest12.example <"$msg"
+  check_eq "${opt%%:*}: delivered" rK "$(report_letters)"
+  wait_for_store t12mx 1
+  check_contains "${opt%%:*}: Exim saw EHLO ${opt#*:}" "H=(${opt#*:}) [$L1]" \
+    "$(exim_received t12mx)"
+done
 
 summary
