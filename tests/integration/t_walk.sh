@@ -195,4 +195,33 @@ deliver "$root" badsender550@example.org r@dest.test
 check_eq "5xx is final: D" D "$(report_letters)"
 check_eq "5xx is final: B never contacted" 0 "$(exim_log t11b | grep -c "$L1")"
 
+# --- IPv6 (SPEC §3.1 [IPv6]:port, §4 family matching), with the scripted
+# server on ::1 (Exim's harness takes 127.x only).
+V6PORT=2611
+v6log=$T_TMP/v6.log
+: >"$v6log"
+python3 "$IT_DIR/smtp_script.py" --listen "[::1]:$V6PORT" --log "$v6log" --timeout 30 &
+v6pid=$!
+for _ in $(seq 100); do grep -q '^READY' "$v6log" && break; sleep 0.05; done
+root=$(routes_root "r;::1;[::1]:$V6PORT;;\n")
+deliver "$root" s@example.org r@dest.test
+check_qr_clean "IPv6: clean"
+check_eq "IPv6: delivered" rK "$(report_letters)"
+check_contains "IPv6: route line" "local=::1 remote=[::1]:$V6PORT" "$(report_text)"
+check_contains "IPv6: the server saw the message" "DOT" "$(cat "$v6log")"
+# IPv4-only local IPs: the IPv6 remote is skipped, the IPv4 one delivers.
+root=$(routes_root "r;$L1;[::1]:$V6PORT&$A;;\n")
+n_before=$(grep -c '^CONNECT' "$v6log")
+deliver "$root" s@example.org r@dest.test
+check_contains "IPv4 locals: IPv6 remote skipped, IPv4 delivers" "local=$L1 remote=[$A]:25" \
+  "$(report_text)"
+check_eq "IPv4 locals: no IPv6 connection" "$n_before" "$(grep -c '^CONNECT' "$v6log")"
+root=$(routes_root "r;$L1;[::1]:$V6PORT;;\n")
+deliver "$root" s@example.org r@dest.test
+check_eq "IPv4 locals, IPv6 remote only: Z" Z "$(report_letters)"
+check_contains "IPv4 locals, IPv6 remote only: says why" \
+  "[::1]:$V6PORT: no local IP of its address family in this route" "$(report_text)"
+kill "$v6pid" 2>/dev/null
+wait "$v6pid" 2>/dev/null
+
 summary
