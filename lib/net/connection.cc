@@ -1,5 +1,7 @@
 #include "lib/net/connection.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -56,6 +58,11 @@ Status Connection::flush() {
 Status Connection::write(std::string_view data) {
   if (auto s = flush(); !s) return s;
   return stream_->write_all(data.data(), data.size(), timeout_s_);
+}
+
+bool Connection::peer_closed() const {
+  pollfd p{fd_.get(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 void Connection::set_stream(std::unique_ptr<Stream> s) {

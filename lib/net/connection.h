@@ -33,6 +33,11 @@ class Connection {
   // Now plus timeoutremote.
   Clock::time_point deadline() const { return Clock::now() + std::chrono::seconds(timeout_s_); }
 
+  // True when the server has already closed its side (a FIN is waiting):
+  // checked before the body, so a server that hangs up after its 354 sends
+  // the walk to the next pair instead of swallowing the message unanswered.
+  bool peer_closed() const;
+
   // Bytes received but not yet consumed (STARTTLS injection check, SPEC §8).
   size_t buffered() const { return rend_ - rpos_; }
 

@@ -263,6 +263,10 @@ SessionOutcome Session::transaction() {
 }
 
 SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
+  // SPEC §4: until the final dot is sent, a lost connection means the next
+  // pair. A server that closed right after its 354 would otherwise let the
+  // body vanish into the socket and look like a loss after the dot.
+  if (conn_.peer_closed()) return next_pair("DATA: the server closed the connection after 354");
   // The final ".\r\n" rides on the last chunk: one write fewer, and for a
   // small message the whole body and its end go out in one segment.
   BodyEncoder enc(msg_);

@@ -135,6 +135,15 @@ TEST_CASE("Connection queue, flush and write", "[net]") {
   CHECK(p.take() == "queued direct\r\n");
 }
 
+TEST_CASE("peer_closed sees a hang-up before anything is written", "[net]") {
+  Pair p;
+  CHECK_FALSE(p.conn->peer_closed());
+  p.put("354 go ahead\r\n");
+  CHECK_FALSE(p.conn->peer_closed());  // data waiting is not a hang-up
+  REQUIRE(::shutdown(p.peer.get(), SHUT_WR) == 0);
+  CHECK(p.conn->peer_closed());
+}
+
 TEST_CASE("writing to a closed peer is an error, not SIGPIPE", "[net]") {
   Pair p;
   p.peer.reset();
