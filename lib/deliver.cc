@@ -11,6 +11,7 @@
 #include "lib/net/connect.h"
 #include "lib/net/connection.h"
 #include "lib/route/select.h"
+#include "lib/route/tls_policy.h"
 #include "lib/smtp/message.h"
 
 namespace qr {
@@ -34,14 +35,6 @@ bool has_forbidden_byte(std::string_view a) {
 
 bool file_exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
-}
-
-// An IP literal host argument, "[1.2.3.4]" or "[IPv6:2001:db8::1]".
-std::optional<IpAddr> host_literal(std::string_view host) {
-  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
-  std::string_view in = host.substr(1, host.size() - 2);
-  if (in.size() > 5 && lower(in.substr(0, 5)) == "ipv6:") in.remove_prefix(5);
-  return IpAddr::parse(in);
 }
 
 // The walk itself: one object per run, so each step reads like SPEC §4.
@@ -206,24 +199,13 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   }
   s.peer = t.addr.str();
   s.tls_name = t.host;
-  s.tls = r.options.tls;
   s.user = r.user;
   s.pass = r.pass;
   s.auth_cleartext = r.options.auth_cleartext;
-  // qmail-tls per-host files override the route's policy (SPEC §8).
-  if (!t.host.empty()) {
-    std::string name = lower(t.host);
-    if (file_exists(dir_ + "/notlshosts/" + name)) {
-      s.tls = TlsPolicy::None;
-    } else if (file_exists(dir_ + "/tlshosts/" + name + ".pem")) {
-      s.tls = TlsPolicy::Verify;
-      s.ca_file = dir_ + "/tlshosts/" + name + ".pem";
-    }
-  }
-  if (t.port == 465) {
-    s.implicit_tls = true;
-    if (s.tls == TlsPolicy::None || s.tls == TlsPolicy::May) s.tls = TlsPolicy::Encrypt;
-  }
+  TlsChoice tls = tls_for(r.options.tls, dir_, t);
+  s.tls = tls.policy;
+  s.ca_file = tls.ca_file;
+  s.implicit_tls = tls.implicit;
   if (file_exists(dir_ + "/clientcert.pem")) s.client_cert = dir_ + "/clientcert.pem";
   if (auto c = read_control_value(dir_, "tlsclientciphers"); c && *c) s.ciphers = **c;
   return s;

@@ -8,34 +8,11 @@
 #include "lib/control/text.h"
 #include "lib/net/connect.h"
 #include "lib/route/select.h"
+#include "lib/route/tls_policy.h"
 
 namespace qr {
 
 namespace {
-
-// qmail's IP-literal host argument: "[1.2.3.4]" or "[IPv6:2001:db8::1]".
-std::optional<IpAddr> host_literal(std::string_view host) {
-  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
-  std::string_view in = host.substr(1, host.size() - 2);
-  if (in.size() > 5 && iequals(in.substr(0, 5), "ipv6:")) in.remove_prefix(5);
-  return IpAddr::parse(in);
-}
-
-// SPEC §8: notlshosts/ and tlshosts/ override the route's policy per host;
-// port 465 is TLS from the first byte (doc/DECISIONS.md: at least encrypt).
-TlsPolicy policy_for(const Route& route, const std::string& dir, const std::string& host,
-                     uint16_t port) {
-  TlsPolicy p = route.options.tls;
-  if (!host.empty()) {
-    std::string name = to_lower(host);
-    if (::access((dir + "/notlshosts/" + name).c_str(), F_OK) == 0)
-      p = TlsPolicy::None;
-    else if (::access((dir + "/tlshosts/" + name + ".pem").c_str(), F_OK) == 0)
-      p = TlsPolicy::Verify;
-  }
-  if (port == 465 && (p == TlsPolicy::None || p == TlsPolicy::May)) p = TlsPolicy::Encrypt;
-  return p;
-}
 
 std::string show_local(const std::optional<IpAddr>& local) {
   return local ? local->str() : "default";
@@ -52,16 +29,16 @@ class Explainer {
     for (const Target& t : expand(e)) {
       auto pairs = pair_attempts({t}, locals_);
       if (pairs.empty()) note(remote(t) + ": no local IP of its address family");
-      for (const Attempt& a : pairs) line(remote(a.target), a.target.host, a.target.port, a.local);
+      for (const Attempt& a : pairs)
+        line(remote(a.target), tls_for(route_.options.tls, dir_, a.target), a.local);
     }
   }
   std::string text() const { return out_; }
 
  private:
-  void line(const std::string& remote, const std::string& host, uint16_t port,
-            const std::optional<IpAddr>& local) {
+  void line(const std::string& remote, const TlsChoice& tls, const std::optional<IpAddr>& local) {
     out_ += "remote=" + remote + " local=" + show_local(local) +
-            " tls=" + tls_policy_name(policy_for(route_, dir_, host, port)) + "\n";
+            " tls=" + tls_policy_name(tls.policy) + "\n";
   }
   void note(const std::string& text) { out_ += "# " + text + "\n"; }
 
@@ -74,9 +51,12 @@ class Explainer {
   void unresolved(const Endpoint& e) {
     std::string text = e.is_mx ? "mx" : e.host;
     if (!e.is_mx || e.port != 25) text += ":" + std::to_string(e.port);
-    std::string host = e.is_mx ? "" : e.host;
-    if (locals_.empty()) return line(text, host, e.port, std::nullopt);
-    for (const IpAddr& l : locals_) line(text, host, e.port, l);
+    // An unresolved name has only its name for the per-host files; `mx`
+    // has not even that, so the route's policy stands.
+    TlsChoice tls = e.is_mx ? TlsChoice{route_.options.tls, "", false}
+                            : tls_for(route_.options.tls, dir_, Target{e.host, IpAddr{}, e.port});
+    if (locals_.empty()) return line(text, tls, std::nullopt);
+    for (const IpAddr& l : locals_) line(text, tls, l);
   }
 
   std::vector<Target> expand(const Endpoint& e) {

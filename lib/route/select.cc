@@ -1,6 +1,8 @@
 // SPEC §3.3: routemap, then smtproutes, then the destination's MX.
 #include "lib/route/select.h"
 
+#include "lib/control/text.h"
+
 namespace qr {
 
 namespace {
@@ -12,18 +14,12 @@ Endpoint mx_endpoint(uint16_t port = 25) {
   return ep;
 }
 
-// "[1.2.3.4]" (qmail's IP-literal host) -> its address; anything else nullopt.
-std::optional<IpAddr> ip_literal(std::string_view host) {
-  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
-  return IpAddr::parse(host.substr(1, host.size() - 2));
-}
-
 // A relay written in smtproutes: "" is MX, "[IP]" or "IP" an address, else a host name.
 Endpoint relay_endpoint(const SmtpRoute& sr) {
   if (sr.relay.empty()) return mx_endpoint(sr.port);
   Endpoint ep;
   ep.port = sr.port;
-  if (auto ip = ip_literal(sr.relay)) {
+  if (auto ip = host_literal(sr.relay)) {
     ep.ip = ip;
     ep.host = sr.relay.substr(1, sr.relay.size() - 2);
   } else if (auto plain = IpAddr::parse(sr.relay)) {
@@ -46,6 +42,13 @@ Route made_up(std::string name, Endpoint remote, const Control& control) {
 
 }  // namespace
 
+std::optional<IpAddr> host_literal(std::string_view host) {
+  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return std::nullopt;
+  std::string_view in = host.substr(1, host.size() - 2);
+  if (in.size() > 5 && iequals(in.substr(0, 5), "ipv6:")) in.remove_prefix(5);
+  return IpAddr::parse(in);
+}
+
 Selection select_route(const Control& control, std::string_view host, std::string_view sender,
                        std::string_view recipient) {
   for (const RouteMapEntry& e : control.routemap) {
@@ -66,7 +69,7 @@ Selection select_route(const Control& control, std::string_view host, std::strin
   }
   // An IP-literal destination has no MX: connect to the literal (SPEC §1).
   Endpoint remote = mx_endpoint();
-  if (auto ip = ip_literal(host)) {
+  if (auto ip = host_literal(host)) {
     remote = Endpoint{};
     remote.ip = ip;
     remote.host = std::string(host.substr(1, host.size() - 2));

@@ -182,6 +182,20 @@ check_match "notlshosts/<FQDN>: K without TLS, tls=none" \
 wait_for_store t30on 1
 check_not_contains "notlshosts: Exim logged no X=" " X=" "$(exim_received t30on)"
 
+# qmail-tls names an IP-literal relay by its address: notlshosts/<IP>.
+exim_clear t30on
+deliver "notlshosts/<IP>" "v8;;$ON:2525;;;tls=may" "notlshosts/$ON="
+check_match "notlshosts/<IP>: K without TLS, tls=none" \
+  "^K .*remote=\[$ON\]:2525 tls=none auth=none" "$final"
+wait_for_store t30on 1
+check_not_contains "notlshosts/<IP>: Exim logged no X=" " X=" "$(exim_received t30on)"
+# ...and tlshosts/<IP>.pem requires a verified certificate for that address:
+# the test CA's certificate names good.tls.example, not the IP, so it fails.
+deliver "tlshosts/<IP>.pem" "v9;;$ON:2525;;;tls=may" "tlshosts/$ON.pem=$ca"
+check_match "tlshosts/<IP>.pem: verify against the IP fails, Z" '^Z ' "$final"
+check_contains "tlshosts/<IP>.pem: the reason is the certificate" "certificate verify failed" \
+  "$final"
+
 # --- bytes injected after the 220 to STARTTLS ----------------------------
 exim_clear t30on
 deliver "injection" "i1;;$INJ:2525&$ON:2525;;;tls=may"

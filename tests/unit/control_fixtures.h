@@ -1,7 +1,14 @@
 // Values shared by the control and route tests.
 #pragma once
 
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "lib/control/control_file.h"
@@ -32,5 +39,35 @@ inline Endpoint at(const char* host, uint16_t port = 25) {
   e.port = port;
   return e;
 }
+
+using Files = std::map<std::string, std::string>;
+
+// A control directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const Files& files = {}) {
+    char tmpl[] = "/tmp/qr-control-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    path_ = tmpl;
+    for (const auto& [name, text] : files) write(name, text);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // NAME may name a subdirectory ("notlshosts/mx1.example"): it is made.
+  void write(const std::string& name, const std::string& text) const {
+    std::filesystem::path p(path_ + "/" + name);
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace qr::test

@@ -10,39 +10,12 @@
 #include <map>
 
 #include "lib/control/control.h"
+#include "tests/unit/control_fixtures.h"
 
 using namespace qr;
 
-namespace {
-
-using Files = std::map<std::string, std::string>;
-
-// A control directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  explicit TempDir(const Files& files = {}) {
-    char tmpl[] = "/tmp/qr-control-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-    for (const auto& [name, text] : files) write(name, text);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ + "/" + name, std::ios::binary) << text;
-  }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
+using qr::test::Files;
+using qr::test::TempDir;
 
 TEST_CASE("read_control_lines strips, drops comments and blanks, numbers lines", "[control]") {
   TempDir dir;
