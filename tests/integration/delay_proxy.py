@@ -46,6 +46,8 @@ import sys
 import threading
 import time
 
+from wire import Log, esc
+
 T0 = time.monotonic()
 KEEP = 4096
 # Between the head and tail of a long chunk; esc() never makes "\\~".
@@ -54,22 +56,6 @@ SEP = " \\~ "
 
 def ms():
     return int((time.monotonic() - T0) * 1000)
-
-
-def esc(b):
-    out = []
-    for c in b:
-        if c == 0x5C:
-            out.append("\\\\")
-        elif 0x20 <= c < 0x7F:
-            out.append(chr(c))
-        elif c == 0x0D:
-            out.append("\\r")
-        elif c == 0x0A:
-            out.append("\\n")
-        else:
-            out.append("\\x%02x" % c)
-    return "".join(out)
 
 
 def unesc_log(s):
@@ -99,17 +85,6 @@ def unesc_log(s):
             out += c.encode()
             i += 1
     return bytes(out)
-
-
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a", buffering=1, encoding="ascii")
-        self.lock = threading.Lock()
-
-    def __call__(self, text):
-        with self.lock:
-            self.f.write(text + "\n")
-            self.f.flush()
 
 
 def chunk_text(data):

@@ -49,39 +49,10 @@ import sys
 import threading
 import time
 
+from wire import Closed, Log, esc
+
 STAGES = ("connect", "ehlo", "helo", "starttls", "auth", "mail", "rcpt",
           "data", "dot", "quit")
-
-
-def esc(b):
-    out = []
-    for c in b:
-        if c == 0x5C:
-            out.append("\\\\")
-        elif 0x20 <= c < 0x7F:
-            out.append(chr(c))
-        elif c == 0x0D:
-            out.append("\\r")
-        elif c == 0x0A:
-            out.append("\\n")
-        else:
-            out.append("\\x%02x" % c)
-    return "".join(out)
-
-
-class Closed(Exception):
-    pass
-
-
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a", buffering=1, encoding="ascii", errors="replace")
-        self.lock = threading.Lock()
-
-    def __call__(self, n, text):
-        with self.lock:
-            self.f.write(("%s %s\n" % (n, text)) if n else text + "\n")
-            self.f.flush()
 
 
 class Conn:
