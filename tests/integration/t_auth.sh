@@ -17,9 +17,8 @@ ip_block 31
 USER=testuser
 PASS=testpass-S3cret
 BADPASS=wrong-Pa55word
-INJECT=$IT_DIR/starttls_inject.py
-SCRIPT_PIDS=()
-trap 'for p in "${SCRIPT_PIDS[@]}"; do kill "$p" 2>/dev/null; done; _lib_cleanup' EXIT
+# shellcheck source=tests/integration/inject.sh
+source "$IT_DIR/inject.sh"
 
 msg=$T_TMP/msg
 printf 'From: s@example.org\nTo: r@dest.test\nSubject: auth\n\nbody line\n' >"$msg"
@@ -35,37 +34,14 @@ exim_start t31noauth "$NOAUTH" 2525 tls=on auth=off || started=0
 exim_start t31smtps "$SMTPS" 2525 tls=on auth=on tlsport=465 || started=0
 exim_start t31p465 "$P465" 465 tls=off || started=0 # plaintext on port 465
 
-# script_start NAME IP ARGS...: a starttls_inject.py server on IP:2525.
-script_start() {
-  local name=$1 ip=$2 i
-  shift 2
-  rm -f "$T_TMP/$name.log" "$T_TMP/$name.ready"
-  python3 "$INJECT" --listen "$ip:2525" --log "$T_TMP/$name.log" --ready "$T_TMP/$name.ready" \
-    --user "$USER" --password "$PASS" --lifetime 80 --conn-timeout 8 "$@" 2>"$T_TMP/$name.err" &
-  SCRIPT_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $T_TMP/$name.ready ]] && return 0
-    sleep 0.05
-  done
-  echo "script_start $name: not ready" >&2
-  return 1
-}
-script_start plainlogin "$PL" --auth "PLAIN LOGIN" || started=0
-script_start loginonly "$LO" --auth "LOGIN" || started=0
+# Scripted servers (inject.sh) offering only the mechanisms named.
+script_start plainlogin "$PL" --user "$USER" --password "$PASS" --auth "PLAIN LOGIN" || started=0
+script_start loginonly "$LO" --user "$USER" --password "$PASS" --auth "LOGIN" || started=0
 if ((started)); then ok "setup: six Exims, two scripted servers"; else
   fail "setup" "see above"
   summary
   exit
 fi
-
-# One JSON field of connection N of a scripted server's log.
-script_field() {
-  python3 -c 'import json,sys
-recs=[json.loads(l) for l in open(sys.argv[1])]
-n=int(sys.argv[2])
-print(json.dumps(recs[n-1].get(sys.argv[3])) if len(recs)>=n else "NO-CONNECTION")' "$T_TMP/$1.log" "$2" "$3" 2>/dev/null
-}
-script_conns() { [[ -s $T_TMP/$1.log ]] && wc -l <"$T_TMP/$1.log" || echo 0; }
 
 # deliver NAME ROUTE_LINE: a fresh root with that one route for everything
 # (or, when ROUTE_LINE starts with "smtproutes:", that smtproutes line),

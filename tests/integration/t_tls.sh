@@ -16,9 +16,8 @@ source "$IT_DIR/unbound.sh"
 ip_block 30
 
 PASS=testpass-S3cret # not used by these routes; still never in a report
-INJECT=$IT_DIR/starttls_inject.py
-SCRIPT_PIDS=()
-trap 'for p in "${SCRIPT_PIDS[@]}"; do kill "$p" 2>/dev/null; done; _lib_cleanup' EXIT
+# shellcheck source=tests/integration/inject.sh
+source "$IT_DIR/inject.sh"
 
 msg=$T_TMP/msg
 printf 'From: s@example.org\nTo: r@dest.test\nSubject: tls\n\nbody line\n.dot line\n' >"$msg"
@@ -32,22 +31,10 @@ exim_start t30plain "$PLAIN" 2525 tls=off || started=0
 exim_start t30self "$SELF" 2525 tls=selfsigned cert=self.tls.example || started=0
 exim_start t30wrong "$WRONG" 2525 tls=wrongname || started=0
 
-# script_start NAME IP MODE: a starttls_inject.py server on IP:2525.
-script_start() {
-  local name=$1 ip=$2 mode=$3 i
-  rm -f "$T_TMP/$name.log" "$T_TMP/$name.ready"
-  python3 "$INJECT" --listen "$ip:2525" --starttls "$mode" --log "$T_TMP/$name.log" \
-    --ready "$T_TMP/$name.ready" --lifetime 80 --conn-timeout 8 2>"$T_TMP/$name.err" &
-  SCRIPT_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $T_TMP/$name.ready ]] && return 0
-    sleep 0.05
-  done
-  echo "script_start $name: not ready" >&2
-  return 1
-}
-script_start inject "$INJ" inject || started=0
-script_start garbage "$GARB" garbage || started=0
+# The scripted servers (inject.sh): one injecting after the 220, one
+# sending garbage instead of a handshake.
+script_start inject "$INJ" --starttls inject || started=0
+script_start garbage "$GARB" --starttls garbage || started=0
 
 zones=$T_TMP/zones.conf
 {
@@ -64,15 +51,6 @@ if ((started)); then ok "setup: four Exims, two scripted servers, Unbound"; else
   summary
   exit
 fi
-
-# One JSON field of connection N of a scripted server's log.
-script_field() {
-  python3 -c 'import json,sys
-recs=[json.loads(l) for l in open(sys.argv[1])]
-n=int(sys.argv[2])
-print(json.dumps(recs[n-1].get(sys.argv[3])) if len(recs)>=n else "NO-CONNECTION")' "$T_TMP/$1.log" "$2" "$3" 2>/dev/null
-}
-script_conns() { [[ -s $T_TMP/$1.log ]] && wc -l <"$T_TMP/$1.log" || echo 0; }
 
 # deliver NAME ROUTE_LINE [control file=content ...]: a fresh root with that
 # one route for everything, then one qmail-remote run to r@dest.test.
