@@ -143,6 +143,22 @@ qmail_root_new() {
   printf '%s\n' "$root"
 }
 
+# route_root ROUTES [ROUTEMAP]: a new qmail root (as qmail_root_new) whose
+# control/routes holds ROUTES and whose routemap sends everything to the
+# first route, or holds ROUTEMAP. Both take printf %b escapes (\n between
+# lines). Prints the root.
+route_root() {
+  local root
+  root=$(qmail_root_new) || return 1
+  printf '%b\n' "$1" >"$root/control/routes"
+  if [[ -n ${2:-} ]]; then
+    printf '%b' "$2" >"$root/control/routemap"
+  else
+    printf '*;*;%s\n' "${1%%;*}" >"$root/control/routemap"
+  fi
+  printf '%s\n' "$root"
+}
+
 # run_qmail_remote ROOT HOST SENDER RECIP... <message
 # Runs ./qmail-remote with QMAIL_ROOT=ROOT (and DNSCACHEIP when set), in an
 # otherwise empty environment, killed after QR_TIMEOUT (60) seconds. Sets:

@@ -46,9 +46,7 @@ script_stop() {
 # root_for REMOTES [TIMEOUTREMOTE]: route r1 from $LOC to REMOTES.
 root_for() {
   local root
-  root=$(qmail_root_new)
-  printf 'r1;%s;%s;;\n' "$LOC" "$1" >"$root/control/routes"
-  printf '*;*;r1\n' >"$root/control/routemap"
+  root=$(route_root "r1;$LOC;$1;;") || return 1
   [[ -n ${2:-} ]] && echo "$2" >"$root/control/timeoutremote"
   printf '%s\n' "$root"
 }

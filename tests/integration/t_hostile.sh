@@ -71,9 +71,7 @@ hostile_stop() {
 # root_for REMOTES [TIMEOUTREMOTE [USER PASS [OPTIONS]]]
 root_for() {
   local root
-  root=$(qmail_root_new)
-  printf 'r1;%s;%s;%s;%s;%s\n' "$LOC" "$1" "${3:-}" "${4:-}" "${5:-tls=none}" >"$root/control/routes"
-  printf '*;*;r1\n' >"$root/control/routemap"
+  root=$(route_root "r1;$LOC;$1;${3:-};${4:-};${5:-tls=none}") || return 1
   [[ -n ${2:-} ]] && echo "$2" >"$root/control/timeoutremote"
   printf '%s\n' "$root"
 }

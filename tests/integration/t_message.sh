@@ -38,13 +38,7 @@ script_stop() {
 }
 
 # A qmail root whose route r1 goes from $LOC to IP:PORT.
-root_to() {
-  local root
-  root=$(qmail_root_new)
-  printf 'r1;%s;%s;;\n' "$LOC" "$1" >"$root/control/routes"
-  printf '*;*;r1\n' >"$root/control/routemap"
-  printf '%s\n' "$root"
-}
+root_to() { route_root "r1;$LOC;$1;;"; }
 ROOT=$(root_to "$MX:2525")
 ROOT_SC=$(root_to "$SC:2525")
 

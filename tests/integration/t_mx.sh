@@ -257,16 +257,8 @@ check_contains "self worse MX, best dead: #4.4.1 naming the dead MX" \
 check_not_contains "self worse MX, best dead: $SELF never tried" "$SELF" "$(report_text)"
 
 # --- 2. Routes with mx ------------------------------------------------------
-# routes_root ROUTES: a qmail root whose one route takes everything.
-routes_root() {
-  local root
-  root=$(qmail_root_new)
-  printf '%b' "$1" >"$root/control/routes"
-  printf '*;*;%s\n' "${1%%;*}" >"$root/control/routemap"
-  echo "$root"
-}
 
-r1=$(routes_root "route1;;;;\n")
+r1=$(route_root "route1;;;;\n")
 clear_all
 deliver "$r1" "pref.$Z"
 check_qr_clean "route1: clean"
@@ -276,7 +268,7 @@ check_contains "route1: route line" \
 expect_at "route1: mx1 got it" t41mx1
 
 # route4: either local IP, round robin; 20 runs see both in mx1's log.
-r4=$(routes_root "route4;$L1|$L2;;;\n")
+r4=$(route_root "route4;$L1|$L2;;;\n")
 clear_all
 bad=0
 for i in $(seq 1 20); do
@@ -298,7 +290,7 @@ check_match "route4: only $L1 and $L2 as sources" \
 check_match "route4: both local IPs used ($srcs)" "^$L1=[0-9]+ $L2=[0-9]+ \$" "$srcs"
 
 # route3: MX first, then the relay on port 587.
-r3=$(routes_root "route3;$L1;mx&$RELAY:587;;\n")
+r3=$(route_root "route3;$L1;mx&$RELAY:587;;\n")
 clear_all
 deliver "$r3" "pref.$Z"
 check_qr_clean "route3: clean"

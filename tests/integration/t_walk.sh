@@ -17,14 +17,6 @@ exim_start t11g "$G" 25 greeting=421
 msg=$T_TMP/msg
 printf 'Subject: walk\nX-Test: 1\n\nhello\n' >"$msg"
 
-# routes_root ROUTES [ROUTEMAP]: a qmail root with those files.
-routes_root() {
-  local root
-  root=$(qmail_root_new)
-  printf '%b' "$1" >"$root/control/routes"
-  printf '%b' "${2:-*;*;r\n}" >"$root/control/routemap"
-  echo "$root"
-}
 # The source address Exim NAME logged for its last received message.
 last_source() {
   exim_received "$1" | tail -n 1 | sed -n 's/.*H=[^[]*\[\([0-9.]*\)\]:.*/\1/p'
@@ -46,7 +38,7 @@ wait_total() {
 }
 
 # --- route2-like: one local IP, one relay; the report's route line (SPEC §10)
-root=$(routes_root "r;$L1;$A:25;;\n")
+root=$(route_root "r;$L1;$A:25;;\n")
 deliver "$root" s@example.org r@dest.test
 check_qr_clean "single pair: clean"
 check_eq "single pair: letters" rK "$(report_letters)"
@@ -60,11 +52,11 @@ check_eq "single pair: envelope" $'sender <s@example.org>\nrecipient <r@dest.tes
   "$(stored_envelope "$(stored_messages t11a | tail -n 1)")"
 
 # --- failover after connection refused, and after a failed bind
-root=$(routes_root "r;$L1;$DEAD&$B;;\n")
+root=$(route_root "r;$L1;$DEAD&$B;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "failover after refused: letters" rK "$(report_letters)"
 check_contains "failover after refused: B took it" "remote=[$B]:25" "$(report_text)"
-root=$(routes_root "r;$NOTHERE&$L2;$A;;\n")
+root=$(route_root "r;$NOTHERE&$L2;$A;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "failover after failed bind: letters" rK "$(report_letters)"
 check_contains "failover after failed bind: second local IP" "local=$L2" "$(report_text)"
@@ -72,14 +64,14 @@ sleep 0.2
 check_eq "failover after failed bind: A saw L2" "$L2" "$(last_source t11a)"
 
 # --- 421 greeting: next host (SPEC §4)
-root=$(routes_root "r;$L1;$G&$A;;\n")
+root=$(route_root "r;$L1;$G&$A;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "421 greeting: next host" rK "$(report_letters)"
 check_contains "421 greeting: A took it" "remote=[$A]:25" "$(report_text)"
 
 # --- route5: local IPs in failover inside each remote (remote-major, SPEC §4).
 # Everything fails, so the Z report lists the attempts in the order made.
-root=$(routes_root "r;$NOTHERE&$L3&$L4;$DEAD&$DEAD:2526;;\n")
+root=$(route_root "r;$NOTHERE&$L3&$L4;$DEAD&$DEAD:2526;;\n")
 deliver "$root" s@example.org r@dest.test
 check_qr_clean "route5 all fail: clean"
 check_eq "route5 all fail: Z" Z "$(report_letters)"
@@ -91,14 +83,14 @@ check_contains "route5 all fail: vanilla text" \
   "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)" "$(report_text)"
 check_contains "route5 all fail: bind failure named" "cannot bind $NOTHERE" "$(report_text)"
 # ...and with a live second relay on port 2525, the third local IP delivers.
-root=$(routes_root "r;$NOTHERE&$L3&$L4;$DEAD&$C:2525;;\n")
+root=$(route_root "r;$NOTHERE&$L3&$L4;$DEAD&$C:2525;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "route5: delivered" rK "$(report_letters)"
 check_contains "route5: second remote, first bindable local" "local=$L3 remote=[$C]:2525" \
   "$(report_text)"
 
 # --- round robin over remotes and local IPs; weights
-root=$(routes_root "r;$L1|$L2;$A|$B;;\n")
+root=$(route_root "r;$L1|$L2;$A|$B;;\n")
 exim_clear t11a
 exim_clear t11b
 for _ in $(seq 30); do deliver "$root" s@example.org r@dest.test; done
@@ -110,7 +102,7 @@ check_eq "round robin: 30 delivered" 30 "$((na + nb))"
 srcs=$( (exim_received t11a; exim_received t11b) | grep -oE "\[($L1|$L2)\]" | sort -u | tr -d '\n')
 check_eq "round robin: both local IPs used" "[$L1][$L2]" "$srcs"
 
-root=$(routes_root "r;$L1;$A|$A|$B;;\n")
+root=$(route_root "r;$L1;$A|$A|$B;;\n")
 exim_clear t11a
 exim_clear t11b
 for _ in $(seq 90); do deliver "$root" s@example.org r@dest.test; done
@@ -124,7 +116,7 @@ na=$(count t11a) nb=$(count t11b)
 # --- routemap: each match form, first match wins (SPEC §3.2)
 routes="rA;$L1;$A;;\nrB;$L1;$B;;\nrC;$L1;$C:2525;;\n"
 map="vip@brand.test;*;rB\n<>;*;rC\nbrand.test;partner.test;rC\nbrand.test;*;rA\n.sub.test;*;rB\n*;partner.test;rB\n*;bob@far.test;rC\n*;*;rA\n"
-root=$(routes_root "$routes" "$map")
+root=$(route_root "$routes" "$map")
 mapcase() {  # NAME SENDER RECIP EXPECTED-ROUTE EXPECTED-REMOTE
   run_qmail_remote "$root" "${3#*@}" "$2" "$3" <"$msg"
   check_contains "routemap $1" "route=$4 local=$L1 remote=[$5]" "$(report_text)"
@@ -160,7 +152,7 @@ check_contains "routemap before smtproutes; empty LOCAL takes defaultoutgoingip"
   "route=r local=$L4 remote=[$C]:2525" "$(report_text)"
 
 # --- what the server answers (SPEC §4)
-root=$(routes_root "r;$L1;$A;;\n")
+root=$(route_root "r;$L1;$A;;\n")
 deliver "$root" s@example.org ok@dest.test reject550@dest.test defer451@dest.test full552@dest.test
 check_qr_clean "rcpt mix: clean"
 check_eq "rcpt mix: r h s s then K" rhssK "$(report_letters)"
@@ -189,7 +181,7 @@ check_contains "final dot 554: text" "$A failed after I sent the message." "$(re
 run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$T_TMP/rej451"
 check_eq "final dot 451: Z" rZ "$(report_letters)"
 # A 5xx from the first host is final: the second is not tried (SPEC §4).
-root=$(routes_root "r;$L1;$A&$B;;\n")
+root=$(route_root "r;$L1;$A&$B;;\n")
 exim_clear t11b
 deliver "$root" badsender550@example.org r@dest.test
 check_eq "5xx is final: D" D "$(report_letters)"
@@ -203,20 +195,20 @@ v6log=$T_TMP/v6.log
 python3 "$IT_DIR/smtp_script.py" --listen "[::1]:$V6PORT" --log "$v6log" --timeout 30 &
 v6pid=$!
 for _ in $(seq 100); do grep -q '^READY' "$v6log" && break; sleep 0.05; done
-root=$(routes_root "r;::1;[::1]:$V6PORT;;\n")
+root=$(route_root "r;::1;[::1]:$V6PORT;;\n")
 deliver "$root" s@example.org r@dest.test
 check_qr_clean "IPv6: clean"
 check_eq "IPv6: delivered" rK "$(report_letters)"
 check_contains "IPv6: route line" "local=::1 remote=[::1]:$V6PORT" "$(report_text)"
 check_contains "IPv6: the server saw the message" "DOT" "$(cat "$v6log")"
 # IPv4-only local IPs: the IPv6 remote is skipped, the IPv4 one delivers.
-root=$(routes_root "r;$L1;[::1]:$V6PORT&$A;;\n")
+root=$(route_root "r;$L1;[::1]:$V6PORT&$A;;\n")
 n_before=$(grep -c '^CONNECT' "$v6log")
 deliver "$root" s@example.org r@dest.test
 check_contains "IPv4 locals: IPv6 remote skipped, IPv4 delivers" "local=$L1 remote=[$A]:25" \
   "$(report_text)"
 check_eq "IPv4 locals: no IPv6 connection" "$n_before" "$(grep -c '^CONNECT' "$v6log")"
-root=$(routes_root "r;$L1;[::1]:$V6PORT;;\n")
+root=$(route_root "r;$L1;[::1]:$V6PORT;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "IPv4 locals, IPv6 remote only: Z" Z "$(report_letters)"
 check_contains "IPv4 locals, IPv6 remote only: says why" \
