@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const Reply& r = parser.reply();
       FUZZ_CHECK(r.code >= 200 && r.code <= 599);
       FUZZ_CHECK(r.text.size() <= ReplyParser::kMaxText);
-      FUZZ_CHECK(r.positive() + r.temporary() + r.permanent() == 1);
+      FUZZ_CHECK(r.positive() + r.intermediate() + r.temporary() + r.permanent() == 1);
       // What the session does with an EHLO reply.
       Capabilities caps = Capabilities::from_ehlo(r);
       for (const auto& m : caps.auth) FUZZ_CHECK(caps.has_auth(m));

@@ -13,7 +13,11 @@ struct Reply {
   int code = 0;      // 200..599
   std::string text;  // every line as received, codes kept, CRs dropped, joined by
                      // LF; at most kMaxText bytes kept
-  bool positive() const { return code >= 200 && code < 400; }
+  // RFC 5321 §4.2.1: 2yz is completion; 3yz asks for more (only 354 to DATA
+  // and 334 to AUTH are expected, and those are checked by value). Where a
+  // command must be completed, a 3yz is an error, never acceptance.
+  bool positive() const { return code >= 200 && code < 300; }
+  bool intermediate() const { return code >= 300 && code < 400; }
   bool temporary() const { return code >= 400 && code < 500; }
   bool permanent() const { return code >= 500; }
 };

@@ -115,6 +115,10 @@ run_case "2500 after dot" "$FAILOVER" "$msg" --reply 'dot=2500 x\r\n'
 expect_z_only "2500 after dot"
 check_not_contains "2500 after dot: never K" "K" "$(report_letters)"
 
+run_case "354 after dot" "$FAILOVER" "$msg" --reply 'dot=354 more please\r\n'
+expect_z_only "354 after dot"
+check_not_contains "354 after dot: a 3xx is not acceptance, never K" "K" "$(report_letters)"
+
 run_case "mixed codes after dot" "$FAILOVER" "$msg" --reply 'dot=250-ok\r\n550 no\r\n'
 expect_z_only "mixed codes after dot"
 check_not_contains "mixed codes after dot: never K" "K" "$(report_letters)"

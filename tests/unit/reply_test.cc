@@ -202,3 +202,27 @@ TEST_CASE("read_reply over a socket", "[reply]") {
     CHECK(secs < 2.5);
   }
 }
+
+TEST_CASE("Reply classes: only 2yz completes a command", "[reply]") {
+  // RFC 5321 §4.2.1. A 354 to the final dot once counted as positive, which
+  // would have reported K for a message the server never accepted.
+  const struct {
+    int code;
+    bool positive, intermediate, temporary, permanent;
+  } cases[] = {
+      {200, true, false, false, false}, {250, true, false, false, false},
+      {299, true, false, false, false}, {334, false, true, false, false},
+      {354, false, true, false, false}, {421, false, false, true, false},
+      {451, false, false, true, false}, {550, false, false, false, true},
+      {599, false, false, false, true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.code);
+    qr::Reply r;
+    r.code = c.code;
+    CHECK(r.positive() == c.positive);
+    CHECK(r.intermediate() == c.intermediate);
+    CHECK(r.temporary() == c.temporary);
+    CHECK(r.permanent() == c.permanent);
+  }
+}
