@@ -1,9 +1,11 @@
 #include "lib/control/control_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -24,23 +26,54 @@ std::string control_dir() {
 
 namespace {
 
+// SPEC §3: no control file is larger. The real ones are a few KiB; the cap
+// keeps a runaway file (or a symlink to /dev/zero) from eating memory.
+constexpr size_t kMaxControlFile = size_t(4) << 20;
+
 Error cannot_read(std::string_view name, int err) {
   return Error{"control/" + std::string(name) + ": cannot read: " + std::strerror(err)};
 }
 
+Error not_regular(std::string_view name) {
+  return Error{"control/" + std::string(name) + ": not a regular file"};
+}
+
+Error too_large(std::string_view name) {
+  return Error{"control/" + std::string(name) + ": larger than the 4 MiB limit"};
+}
+
 }  // namespace
 
-// nullopt when the file does not exist (SPEC §3: the default applies).
+// nullopt when the file does not exist (SPEC §3: the default applies). Only
+// ENOENT means that: EACCES, ENOTDIR, ELOOP and the rest are errors, and so
+// is a symbolic link whose target is gone (the administrator named a file).
+// O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a tty
+// must not become our controlling terminal. fstat then refuses anything but
+// a regular file before a byte is read.
 Result<std::optional<std::string>> read_control_file(const std::string& dir,
                                                      std::string_view name) {
   std::string path = dir + "/" + std::string(name);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd.valid()) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return cannot_read(name, errno);
+    int err = errno;
+    struct stat link;
+    if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+      return Error{"control/" + std::string(name) + ": cannot read: dangling symbolic link"};
+    if (err == ENOENT) return std::optional<std::string>();
+    // A socket cannot be opened at all (ENXIO): say what it is.
+    if (struct stat st; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      return not_regular(name);
+    return cannot_read(name, err);
   }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return cannot_read(name, errno);
+  if (!S_ISREG(st.st_mode)) return not_regular(name);
+  if (st.st_size < 0 || uint64_t(st.st_size) > kMaxControlFile) return too_large(name);
   std::string data;
-  char buf[4096];
+  data.reserve(size_t(st.st_size));
+  // The size is checked again while reading: the file may grow meanwhile,
+  // and some files (/proc) say 0 whatever they hold.
+  char buf[8192];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
@@ -48,6 +81,7 @@ Result<std::optional<std::string>> read_control_file(const std::string& dir,
       return cannot_read(name, errno);
     }
     if (n == 0) break;
+    if (data.size() + size_t(n) > kMaxControlFile) return too_large(name);
     data.append(buf, size_t(n));
   }
   return std::optional<std::string>(std::move(data));

@@ -19,13 +19,16 @@ struct ControlLine {
 // Where the control files live: $QMAIL_ROOT/control, else the built-in root.
 std::string control_dir();
 
-// The whole file as bytes. nullopt: the file does not exist.
-// Error: "control/NAME: cannot read: <why>".
+// The whole file as bytes. nullopt: the file does not exist (ENOENT only).
+// Errors (SPEC §3): "control/NAME: cannot read: <why>" (EACCES, ENOTDIR, a
+// dangling symbolic link, ...), "control/NAME: not a regular file" (a FIFO,
+// device, directory or socket; never waited on), "control/NAME: larger than
+// the 4 MiB limit".
 Result<std::optional<std::string>> read_control_file(const std::string& dir, std::string_view name);
 
 // All lines of a list file (routes, routemap, smtproutes): blank lines and lines
 // starting with '#' are dropped, trailing white space stripped.
-// nullopt: the file does not exist. Error: "control/NAME: cannot read: <why>".
+// nullopt: the file does not exist. Errors as read_control_file's.
 Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::string& dir,
                                                                    std::string_view name);
 

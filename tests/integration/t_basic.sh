@@ -38,6 +38,77 @@ broken "smtproutes bad port" smtproutes 'dest.test:relay.test:99999\n' 'control/
 broken "timeoutremote not a number" timeoutremote 'soon\n' 'control/timeoutremote'
 broken "defaultoutgoingip bad" defaultoutgoingip 'not-an-ip\n' 'control/defaultoutgoingip'
 
+# Files that are not regular files, or too large, are Z naming the file, at
+# once (SPEC §3): a FIFO must not block, /dev/zero must not be read.
+special() {  # NAME MAKE-COMMAND EXPECTED-SUBSTRING (MAKE-COMMAND gets the path)
+  local root
+  root=$(qmail_root_new)
+  $2 "$root/control/routes"
+  QR_TIMEOUT=10 run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "$1: exit 0, no stderr, framing"
+  check_eq "$1: letter" Z "$(report_letters)"
+  check_contains "$1: names the file" "$3" "$(report_text)"
+  if ((QR_MS < 3000)); then ok "$1: at once (${QR_MS} ms)"; else
+    fail "$1: at once" "${QR_MS} ms"
+  fi
+}
+make_fifo() { mkfifo "$1"; }
+make_zero_link() { ln -s /dev/zero "$1"; }
+make_dir() { mkdir "$1"; }
+make_5mib() { head -c $((5 << 20)) /dev/zero | tr '\0' '#' >"$1"; }
+make_dangling() { ln -s "$1.gone" "$1"; }
+special "routes is a FIFO" make_fifo "control/routes: not a regular file"
+special "routes is a directory" make_dir "control/routes: not a regular file"
+special "routes is 5 MiB" make_5mib "control/routes: larger than the 4 MiB limit"
+special "routes is a dangling symlink" make_dangling "control/routes: cannot read:"
+
+# A symlink to /dev/zero: refused before a byte is read, so memory stays
+# small (peak RSS from /usr/bin/time; not under ASan, whose shadow memory
+# would swamp the figure).
+if [[ -x /usr/bin/time && -z ${ASAN_OPTIONS:-} ]]; then
+  real_qr=$QR_BIN
+  QR_BIN=$T_TMP/qr-rss
+  printf '#!/bin/sh\nexec /usr/bin/time -f %%M -o %q %q "$@"\n' "$T_TMP/rss" "$real_qr" >"$QR_BIN"
+  chmod 755 "$QR_BIN"
+  special "routes -> /dev/zero" make_zero_link "control/routes: not a regular file"
+  rss=$(tail -n 1 "$T_TMP/rss" 2>/dev/null)
+  if [[ $rss =~ ^[0-9]+$ ]] && ((rss < 32768)); then ok "routes -> /dev/zero: peak RSS ${rss} KiB"
+  else fail "routes -> /dev/zero: small memory" "peak RSS '$rss' KiB, limit 32768"; fi
+  QR_BIN=$real_qr
+else
+  special "routes -> /dev/zero" make_zero_link "control/routes: not a regular file"
+fi
+
+# Unreadable is not missing (SPEC §3: EACCES never is), for a file and for a
+# directory that cannot be searched. Root reads anything, so qmail-remote
+# runs as nobody here.
+real_qr=$QR_BIN
+QR_BIN=$T_TMP/qr-nobody
+printf '#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups -- %q "$@"\n' \
+  "$real_qr" >"$QR_BIN"
+chmod 755 "$QR_BIN"
+root=$(qmail_root_new)
+run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+# A control directory nobody can read: the wrapper works, and the run got
+# as far as routing (a Z that names no control file).
+check_qr_clean "as nobody, readable files: clean"
+check_not_contains "as nobody, readable files: no control error" "control/" "$(report_text)"
+echo 'r1;;;;' >"$root/control/routes"
+chmod 000 "$root/control/routes"
+run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+check_qr_clean "routes mode 000 as nobody: clean"
+check_eq "routes mode 000 as nobody: letter" Z "$(report_letters)"
+check_contains "routes mode 000 as nobody: named" \
+  "control/routes: cannot read: Permission denied" "$(report_text)"
+root=$(qmail_root_new)
+chmod 700 "$root/control"
+run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+check_qr_clean "control/ mode 700 as nobody: clean"
+check_eq "control/ mode 700 as nobody: letter" Z "$(report_letters)"
+check_contains "control/ mode 700 as nobody: named" \
+  "control/helohost: cannot read: Permission denied" "$(report_text)"
+QR_BIN=$real_qr
+
 # me and helohost both missing: Z naming them.
 root=$(qmail_root_new)
 rm "$root/control/me"

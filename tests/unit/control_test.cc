@@ -2,7 +2,17 @@
 // files, errors naming file and line.
 #include <catch2/catch.hpp>
 
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -36,11 +46,129 @@ TEST_CASE("read_control_lines strips, drops comments and blanks, numbers lines",
   REQUIRE(missing.ok());
   CHECK_FALSE(missing->has_value());
 
-  // A directory where a file should be: open works, read fails.
+  // A directory where a file should be (SPEC §3).
   REQUIRE(::mkdir((dir.path() + "/routemap").c_str(), 0700) == 0);
   auto unreadable = read_control_lines(dir.path(), "routemap");
   REQUIRE_FALSE(unreadable.ok());
-  CHECK(unreadable.error() == "control/routemap: cannot read: Is a directory");
+  CHECK(unreadable.error() == "control/routemap: not a regular file");
+}
+
+namespace {
+
+// What read_control_file says about DIR/NAME, as "missing", "ok:<size>" or
+// the error. Runs in a child process killed after two seconds, so that a
+// read that blocks (a FIFO) or never ends (/dev/zero) fails the test
+// ("timed out") instead of hanging it; with `as_nobody`, the child drops
+// root first (root reads any file whatever its mode).
+std::string read_in_child(const std::string& dir, const std::string& name, bool as_nobody = false) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out;
+    if (as_nobody &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
+      out = "could not become nobody";
+    } else {
+      auto r = read_control_file(dir, name);
+      out = !r ? r.error() : !*r ? "missing" : "ok:" + std::to_string((*r)->size());
+    }
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    pollfd p{fds[0], POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) <= 0) {
+      out = "timed out";
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    char buf[512];
+    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("read_control_file: regular files only, 4 MiB at most, ENOENT only is missing",
+          "[control]") {
+  TempDir dir;
+  const std::string d = dir.path();
+  dir.write("me", "mail.example.com\n");
+  dir.write("exactly4MiB", std::string(4u << 20, 'x'));
+  dir.write("big", std::string(5u << 20, 'x'));
+  REQUIRE(::mkfifo((d + "/fifo").c_str(), 0600) == 0);
+  REQUIRE(::mkdir((d + "/dir").c_str(), 0700) == 0);
+  REQUIRE(::symlink("/dev/zero", (d + "/zero").c_str()) == 0);
+  REQUIRE(::symlink("/dev/null", (d + "/null").c_str()) == 0);
+  REQUIRE(::symlink("me", (d + "/link-to-me").c_str()) == 0);
+  REQUIRE(::symlink("no-such-file", (d + "/dangling").c_str()) == 0);
+  REQUIRE(::symlink("loop", (d + "/loop").c_str()) == 0);
+  // A Unix socket bound where a control file should be.
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::string sock_path = d + "/socket";
+  REQUIRE(sock_path.size() < sizeof sun.sun_path);
+  std::memcpy(sun.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  ::close(sock);
+
+  struct Case {
+    std::string dir, name, result;
+  };
+  const std::vector<Case> cases = {
+      {d, "me", "ok:17"},
+      {d, "link-to-me", "ok:17"},  // a symlink to a regular file is fine
+      {d, "exactly4MiB", "ok:4194304"},
+      {d, "nosuch", "missing"},
+      {d + "/nosuchdir", "me", "missing"},
+      {d, "big", "control/big: larger than the 4 MiB limit"},
+      {d, "fifo", "control/fifo: not a regular file"},  // must not wait for a writer
+      {d, "dir", "control/dir: not a regular file"},
+      {d, "zero", "control/zero: not a regular file"},  // must not read forever
+      {d, "null", "control/null: not a regular file"},
+      {d, "socket", "control/socket: not a regular file"},
+      {d, "dangling", "control/dangling: cannot read: dangling symbolic link"},
+      {d, "loop", "control/loop: cannot read: Too many levels of symbolic links"},
+      // A path component that is a file: not "missing" (SPEC §3).
+      {d + "/me", "routes", "control/routes: cannot read: Not a directory"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.dir << " " << c.name);
+    CHECK(read_in_child(c.dir, c.name) == c.result);
+  }
+}
+
+TEST_CASE("read_control_file: EACCES is an error, never missing (SPEC §3)", "[control]") {
+  TempDir dir;
+  const std::string d = dir.path();
+  dir.write("routes", "r1;;;;\n");
+  dir.write("closed/routes", "r1;;;;\n");
+  REQUIRE(::chmod(d.c_str(), 0755) == 0);  // mkdtemp made it 0700
+  REQUIRE(::chmod((d + "/routes").c_str(), 0) == 0);
+  REQUIRE(::chmod((d + "/closed").c_str(), 0) == 0);
+  // Root ignores file modes: read as nobody then.
+  bool drop = ::geteuid() == 0;
+  CHECK(read_in_child(d, "routes", drop) == "control/routes: cannot read: Permission denied");
+  CHECK(read_in_child(d + "/closed", "routes", drop) ==
+        "control/routes: cannot read: Permission denied");
+  CHECK(read_in_child(d + "/closed", "nosuch", drop) ==
+        "control/nosuch: cannot read: Permission denied");
+  REQUIRE(::chmod((d + "/closed").c_str(), 0700) == 0);  // so that TempDir can remove it
 }
 
 TEST_CASE("read_control_value gives the first line, stripped", "[control]") {
@@ -153,6 +281,12 @@ TEST_CASE("load_control: the first problem, naming file and line", "[control]") 
       {"smtproutes line 1",
        {{"me", "m\n"}, {"smtproutes", "example.com\n"}},
        "control/smtproutes line 1: expected domain:relay[:port]"},
+      {"routemap is a directory",
+       {{"me", "m\n"}, {"routemap/x", ""}},
+       "control/routemap: not a regular file"},
+      {"smtproutes too large",
+       {{"me", "m\n"}, {"smtproutes", std::string(5u << 20, '#')}},
+       "control/smtproutes: larger than the 4 MiB limit"},
   };
   for (const auto& c : cases) {
     INFO(c.name);
