@@ -6,9 +6,19 @@
 // - `.domain` matches strict subdomains only, never the domain itself (the
 //   smtproutes rule).
 // - `<>` is refused as RECIPIENT: no recipient is ever null.
-// - Pattern text is checked loosely (no white space, no stray '*', '<', '>'),
-//   since domain literals such as "[192.0.2.1]" are legitimate domains.
+// - Pattern bytes (SPEC §3): letters, digits, '-', '.', RFC 5322 atext
+//   ("!#$%&'*+/=?^_`{|}~"), '[', ']' and ':' (domain literals such as
+//   "[192.0.2.1]" or "[IPv6:2001:db8::1]"), one '@', and UTF-8 (SMTPUTF8
+//   addresses). Anything else (white space, control bytes, '"', '(', ')',
+//   ',', ';', '<', '>', '\', bytes that are not UTF-8) is an error, reported
+//   by position and hex value, never echoed.
+// - '*' stands alone: "*.example.com" and "*@example.com" look like wildcards
+//   the grammar spells ".example.com" and "example.com"; taking them
+//   literally would match nothing and route silently elsewhere. A '*' inside
+//   a local part ("a*b@example.com") is an ordinary atext character.
 #include "lib/control/routemap.h"
+
+#include <optional>
 
 #include "lib/control/text.h"
 
@@ -21,15 +31,37 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? address : address.substr(at + 1);
 }
 
-bool plausible(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text)
-    if (c == ' ' || c == '\t' || c == '*' || c == '<' || c == '>') return false;
-  return true;
+// RFC 5322 atext specials, plus '[', ']', ':' for domain literals and '@'.
+bool is_pattern_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  for (char ok : std::string_view("-.!#$%&'*+/=?^_`{|}~[]:@"))
+    if (c == ok) return true;
+  return false;
+}
+
+// The first byte of TEXT outside the pattern grammar, described for an
+// error; nullopt when every byte is allowed.
+std::optional<std::string> bad_byte(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      if (size_t n = utf8_sequence(text.substr(i))) {
+        i += n;
+        continue;
+      }
+    } else if (is_pattern_char(text[i])) {
+      ++i;
+      continue;
+    }
+    std::string where = " at position " + std::to_string(i + 1) + " is not allowed";
+    if (c >= 0x20 && c < 0x7f) return "'" + std::string(1, text[i]) + "'" + where;
+    return "byte " + byte_hex(c) + where;
+  }
+  return std::nullopt;
 }
 
 Result<AddressPattern> parse_pattern(std::string_view text, bool is_sender) {
-  const char* field = is_sender ? "SENDER" : "RECIPIENT";
+  const std::string field = is_sender ? "SENDER" : "RECIPIENT";
   AddressPattern p;
   if (text == "*") return p;
   if (text == "<>") {
@@ -37,12 +69,20 @@ Result<AddressPattern> parse_pattern(std::string_view text, bool is_sender) {
     p.kind = AddressPattern::Kind::Null;
     return p;
   }
-  auto bad = [&] { return Error{"bad " + std::string(field) + " '" + std::string(text) + "'"}; };
-  if (!plausible(text)) return bad();
+  if (auto why = bad_byte(text)) return Error{"bad " + field + ": " + *why};
+  // Every byte is now printable ASCII or UTF-8: quoting it is safe.
+  auto bad = [&](const std::string& hint = "") {
+    return Error{"bad " + field + " " + quoted(text) + (hint.empty() ? "" : " (" + hint + ")")};
+  };
+  if (text.empty()) return bad();
   p.value = to_lower(text);
-  size_t at = text.rfind('@');
+  size_t at = text.find('@');
+  std::string_view domain = at == std::string_view::npos ? text : text.substr(at + 1);
+  if (domain.find('*') != std::string_view::npos)
+    return bad("'*' stands alone; subdomains are written '.example.com'");
   if (at != std::string_view::npos) {
-    if (at == 0 || at + 1 == text.size()) return bad();
+    if (at == 0 || domain.empty() || domain.find('@') != std::string_view::npos) return bad();
+    if (text.substr(0, at) == "*") return bad("for any address at a domain, write the domain");
     p.kind = AddressPattern::Kind::Address;
   } else if (text.front() == '.') {
     if (text.size() == 1) return bad();
@@ -96,7 +136,7 @@ Result<std::vector<RouteMapEntry>> parse_routemap(const std::vector<ControlLine>
     e.route = std::string(fields[2]);
     bool known = false;
     for (const Route& r : routes) known = known || r.name == e.route;
-    if (!known) return fail("unknown route '" + e.route + "'");
+    if (!known) return fail("unknown route " + quoted(e.route));
     entries.push_back(std::move(e));
   }
   return entries;

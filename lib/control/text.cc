@@ -68,4 +68,50 @@ std::optional<unsigned> parse_positive(std::string_view text) {
   return unsigned(*n);
 }
 
+std::string byte_hex(unsigned char c) {
+  static const char hex[] = "0123456789abcdef";
+  return std::string("0x") + hex[c >> 4] + hex[c & 15];
+}
+
+std::string quoted(std::string_view text) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out + "'";
+}
+
+size_t utf8_sequence(std::string_view text) {
+  if (text.empty()) return 0;
+  auto b = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char c = b(0);
+  size_t len;
+  uint32_t cp, min;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2, cp = c & 0x1f, min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3, cp = c & 0x0f, min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;  // ASCII, a continuation byte, 0xc0/0xc1 (overlong) or 0xf5..0xff
+  }
+  if (text.size() < len) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((b(i) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  if (cp <= 0x9f) return 0;  // C1 controls
+  return len;
+}
+
 }  // namespace qr

@@ -25,4 +25,18 @@ std::optional<uint16_t> parse_port(std::string_view text);
 // A positive decimal number that fits an unsigned int.
 std::optional<unsigned> parse_positive(std::string_view text);
 
+// TEXT in single quotes for an error message, every byte outside printable
+// ASCII written as \xNN: a control file's junk never reaches a terminal (the
+// qmail-routes commands) or a report as raw bytes.
+std::string quoted(std::string_view text);
+
+// "0x0d": one byte for an error message.
+std::string byte_hex(unsigned char c);
+
+// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, at most U+10FFFF) at the start of TEXT, which starts with a
+// byte >= 0x80; 0 when it is not one. C1 controls (U+0080..U+009F) count as
+// not well formed: no control file has a use for them.
+size_t utf8_sequence(std::string_view text);
+
 }  // namespace qr

@@ -109,6 +109,25 @@ check_contains "control/ mode 700 as nobody: named" \
   "control/helohost: cannot read: Permission denied" "$(report_text)"
 QR_BIN=$real_qr
 
+# routemap junk is Z naming the line and the byte, never echoing it (SPEC
+# §3.2's grammar).
+junk_map() {  # NAME ROUTEMAP(printf %b) EXPECTED-SUBSTRING
+  local root
+  root=$(qmail_root_new)
+  echo 'r1;;;;' >"$root/control/routes"
+  printf '%b' "$2" >"$root/control/routemap"
+  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "$1: clean"
+  check_eq "$1: letter" Z "$(report_letters)"
+  check_contains "$1: names line and byte" "$3" "$(report_text)"
+}
+junk_map "routemap control bytes" '*;*;r1\n\x01\x1b[2J;*;r1\n' \
+  'control/routemap line 2: bad SENDER: byte 0x01 at position 1'
+junk_map "routemap binary junk" '*;*;r1\n*;dest.test\xff\xfe;r1\n' \
+  'control/routemap line 2: bad RECIPIENT: byte 0xff at position 10'
+junk_map "routemap space" '# c\n*;dest .test;r1\n' \
+  "control/routemap line 2: bad RECIPIENT: ' ' at position 5"
+
 # me and helohost both missing: Z naming them.
 root=$(qmail_root_new)
 rm "$root/control/me"
