@@ -1,7 +1,9 @@
 // load_control: every control file of SPEC §3 but the TLS ones, read once.
 // Choices: an empty helohost (or me) counts as missing; an empty timeout file
 // is "not a number"; an empty defaultoutgoingip means the kernel's choice and
-// does not fall back to outgoingip (the administrator wrote the file).
+// does not fall back to outgoingip (the administrator wrote the file). Only
+// the file that gives the HELO name is checked for bytes that do not belong
+// in it: `me` is not read when helohost is set.
 #include "lib/control/control.h"
 
 #include "lib/control/text.h"
@@ -12,6 +14,21 @@ namespace {
 
 Error file_error(std::string_view name, int line, const std::string& what) {
   return Error{"control/" + std::string(name) + " line " + std::to_string(line) + ": " + what};
+}
+
+// SPEC §3: the name goes on the wire after EHLO; a space, CR, LF, NUL or
+// other control byte there would end the command early or add another one
+// ("a.example\rRSET"). Printable ASCII and bytes >= 0x80 pass: what a name
+// may be is the server's to judge.
+Status check_helo_name(std::string_view name, const std::string& text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c <= 0x20 || c == 0x7f)
+      return file_error(name, 1,
+                        "contains a space or control character (byte " + byte_hex(c) +
+                            " at position " + std::to_string(i + 1) + ")");
+  }
+  return success();
 }
 
 Status read_timeout(const std::string& dir, std::string_view name, unsigned& out) {
@@ -45,6 +62,7 @@ Result<Control> load_control(const std::string& dir) {
     auto v = read_control_value(dir, name);
     if (!v) return Error{v.error()};
     if (*v && !(*v)->empty()) {
+      if (auto st = check_helo_name(name, **v); !st) return Error{st.error()};
       c.helohost = **v;
       break;
     }

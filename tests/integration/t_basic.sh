@@ -142,17 +142,32 @@ listen_ip=$(alloc_ip)
 root=$(qmail_root_new)
 printf 'r1;;%s:2525;;\n' "$listen_ip" >"$root/control/routes"
 echo '*;*;r1' >"$root/control/routemap"
-python3 - "$listen_ip" "$T_TMP/accepted" <<'PY' &
+python3 - "$listen_ip" "$T_TMP/accepted" "$T_TMP/listening" <<'PY' &
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 2525)); s.listen(5); s.settimeout(8)
+s.bind((sys.argv[1], 2525)); s.listen(5); s.settimeout(30)
+open(sys.argv[3], "w").close()
 try:
     c, _ = s.accept(); open(sys.argv[2], "w").write("connected\n")
 except socket.timeout:
     pass
 PY
 listener=$!
-sleep 0.3
+for ((i = 0; i < 100; i++)); do [[ -e $T_TMP/listening ]] && break; sleep 0.05; done
+[[ -e $T_TMP/listening ]] || fail "listener" "not listening after 5 s"
+
+# helohost with CR, space or NUL would put a second command on the wire
+# after EHLO (SPEC §3): Z naming the file and line 1, before connecting.
+for case in 'a.example\rRSET' 'a.example RSET' 'a.exa\0mple'; do
+  bad_helo=$(route_root "r1;;$listen_ip:2525;;")
+  printf '%b\n' "$case" >"$bad_helo/control/helohost"
+  run_qmail_remote "$bad_helo" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "helohost '$case': clean"
+  check_eq "helohost '$case': letter" Z "$(report_letters)"
+  check_contains "helohost '$case': named" \
+    "control/helohost line 1: contains a space or control character" "$(report_text)"
+done
+
 for case in 'no LF at all' 'ends in CR\r' 'Subject: x\n\nlast line'; do
   printf '%b' "$case" >"$T_TMP/partial"
   run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$T_TMP/partial"
@@ -166,7 +181,7 @@ env -i PATH=/usr/bin:/bin QMAIL_ROOT="$root" "$QR_BIN" dest.test s@example.org r
 check_eq "partial via pipe: D" D "$(report_letters "$T_TMP/pipe.out")"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
-check_eq "partial: no connection was made" "" "$(cat "$T_TMP/accepted" 2>/dev/null)"
+check_eq "helohost, password and partial cases: no connection was made" "" "$(cat "$T_TMP/accepted" 2>/dev/null)"
 
 # CR or LF inside an address is never sent (SPEC §6).
 run_qmail_remote "$root" dest.test "s@example.org" $'r@dest.test\r\nRCPT TO:<x@y>' <"$msg"

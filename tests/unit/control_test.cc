@@ -281,6 +281,46 @@ TEST_CASE("load_control: the first problem, naming file and line", "[control]") 
       {"smtproutes line 1",
        {{"me", "m\n"}, {"smtproutes", "example.com\n"}},
        "control/smtproutes line 1: expected domain:relay[:port]"},
+      // SPEC §3: helohost/me go on the wire after EHLO; no byte may end the
+      // command or start another.
+      {"helohost with CR",
+       {{"me", "m\n"}, {"helohost", "a.example\rRSET\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x0d at position "
+       "10)"},
+      {"helohost with a space",
+       {{"me", "m\n"}, {"helohost", "a.example RSET\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x20 at position "
+       "10)"},
+      {"helohost with a tab",
+       {{"me", "m\n"}, {"helohost", "a\tb\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x09 at position "
+       "2)"},
+      {"helohost with NUL",
+       {{"me", "m\n"}, {"helohost", std::string("a.exa\0mple\n", 11)}},
+       "control/helohost line 1: contains a space or control character (byte 0x00 at position "
+       "6)"},
+      {"helohost only NUL",
+       {{"me", "m\n"}, {"helohost", std::string("\0", 1)}},
+       "control/helohost line 1: contains a space or control character (byte 0x00 at position "
+       "1)"},
+      {"helohost with DEL",
+       {{"me", "m\n"}, {"helohost", "a\x7f\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x7f at position "
+       "2)"},
+      {"helohost with ESC",
+       {{"me", "m\n"}, {"helohost", "\x1b[2Ja\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x1b at position "
+       "1)"},
+      {"bad helohost: me is not the fallback",
+       {{"me", "m.example\n"}, {"helohost", "a b\n"}},
+       "control/helohost line 1: contains a space or control character (byte 0x20 at position "
+       "2)"},
+      {"me with CR, helohost missing",
+       {{"me", "m.example\rQUIT\n"}},
+       "control/me line 1: contains a space or control character (byte 0x0d at position 10)"},
+      {"me with a space, helohost empty",
+       {{"me", "m example\n"}, {"helohost", "\n"}},
+       "control/me line 1: contains a space or control character (byte 0x20 at position 2)"},
       {"routemap is a directory",
        {{"me", "m\n"}, {"routemap/x", ""}},
        "control/routemap: not a regular file"},
