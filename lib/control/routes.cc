@@ -3,6 +3,11 @@
 // - Fields are taken as written: no white space is trimmed inside a line, so
 //   "a; 1.1.1.1" is an error rather than a guess. USER and PASS are raw bytes
 //   (they cannot contain ';', the field separator).
+// - No error quotes USER, PASS or anything after them on a line with
+//   credentials: a ';' in a password puts its tail into OPTIONS (or into a
+//   seventh field), and errors end up in reports and on the qmail-routes
+//   commands' output. Field-count errors never quote fields; other quoted
+//   text has its non-printable bytes escaped.
 // - `mx` is matched case-insensitively and takes no port ("mx:587" is an
 //   error: the MX hosts listen on 25).
 // - LOCAL_IPS items may be written "[IPv6]" as well as bare IPv6, since there
@@ -29,7 +34,8 @@ std::optional<char> unknown_separator(std::string_view text) {
 
 // Splits "a&b|c" into groups of members; every member non-empty.
 Result<Groups<std::string_view>> split_groups(std::string_view text) {
-  if (auto c = unknown_separator(text)) return Error{std::string("unknown separator '") + *c + "'"};
+  if (auto c = unknown_separator(text))
+    return Error{"unknown separator " + quoted(std::string_view(&*c, 1))};
   Groups<std::string_view> groups;
   if (text.empty()) return groups;
   for (std::string_view group : split(text, '&')) {
@@ -59,55 +65,67 @@ Result<Endpoint> parse_endpoint(std::string_view item) {
   std::string_view addr = item, port;
   if (item.front() == '[') {
     size_t close = item.find(']');
-    if (close == std::string_view::npos)
-      return Error{"unclosed bracket '" + std::string(item) + "'"};
+    if (close == std::string_view::npos) return Error{"unclosed bracket " + quoted(item)};
     addr = item.substr(1, close - 1);
     std::string_view after = item.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return Error{"bad item '" + std::string(item) + "'"};
+      if (after.front() != ':') return Error{"bad item " + quoted(item)};
       port = after.substr(1);
       if (port.empty()) return Error{"bad port ''"};
     }
     auto ip = IpAddr::parse(addr);
-    if (!ip) return Error{"bad IP address '" + std::string(addr) + "'"};
+    if (!ip) return Error{"bad IP address " + quoted(addr)};
     ep.ip = ip;
   } else {
     size_t colon = item.find(':');
     if (colon != std::string_view::npos && item.find(':', colon + 1) != std::string_view::npos)
-      return Error{"IPv6 address '" + std::string(item) + "' needs brackets ([IPv6]:PORT)"};
+      return Error{"IPv6 address " + quoted(item) + " needs brackets ([IPv6]:PORT)"};
     if (colon != std::string_view::npos) {
       addr = item.substr(0, colon);
       port = item.substr(colon + 1);
       if (port.empty()) return Error{"bad port ''"};
     }
     if (iequals(addr, "mx")) return Error{"'mx' takes no port"};
-    if (!is_host_name(addr)) return Error{"bad host name '" + std::string(addr) + "'"};
+    if (!is_host_name(addr)) return Error{"bad host name " + quoted(addr)};
     ep.ip = IpAddr::parse(addr);  // IPv4 only: one colon at most is left
   }
   ep.host = std::string(addr);
   if (!port.empty()) {
     auto p = parse_port(port);
-    if (!p) return Error{"bad port '" + std::string(port) + "'"};
+    if (!p) return Error{"bad port " + quoted(port)};
     ep.port = *p;
   }
   return ep;
 }
 
-Result<RouteOptions> parse_options(std::string_view text) {
+// With credentials on the line, nothing after PASS may appear in an error
+// (SPEC §1: no form of a password in a report): a ';' inside the password
+// splits the line there, and the rest of the password becomes OPTIONS. Such
+// errors give the item's number and what is wrong with it, never its text.
+Result<RouteOptions> parse_options(std::string_view text, bool has_credentials) {
   RouteOptions opt;
   if (text.empty()) return opt;
   std::map<std::string, bool> seen;
+  int number = 0;
   for (std::string_view item : split(text, ',')) {
+    ++number;
+    // `open` quotes the option's text; `secret` names only its number.
+    auto fail = [&](const std::string& open, const std::string& secret) {
+      if (!has_credentials) return Error{open + " in OPTIONS"};
+      return Error{"OPTIONS item " + std::to_string(number) + " " + secret +
+                   " (PASS cannot contain ';': see qmail-routes(8))"};
+    };
     size_t eq = item.find('=');
     if (eq == std::string_view::npos)
-      return Error{"option '" + std::string(item) + "' is not key=value"};
+      return fail("option " + quoted(item) + " is not key=value", "is not key=value");
     std::string key(item.substr(0, eq));
     std::string_view value = item.substr(eq + 1);
-    if (seen[key]) return Error{"option '" + key + "' given twice"};
+    if (seen[key]) return fail("option " + quoted(key) + " given twice", "repeats an earlier key");
     seen[key] = true;
     auto bad_value = [&](const char* allowed) {
-      return Error{"bad value '" + std::string(value) + "' for option '" + key + "' (" + allowed +
-                   ")"};
+      return fail(
+          "bad value " + quoted(value) + " for option " + quoted(key) + " (" + allowed + ")",
+          "has a bad value");
     };
     if (key == "tls") {
       if (value == "none")
@@ -135,7 +153,7 @@ Result<RouteOptions> parse_options(std::string_view text) {
       else
         return bad_value("yes or no");
     } else {
-      return Error{"unknown option '" + key + "'"};
+      return fail("unknown option " + quoted(key), "has an unknown key");
     }
   }
   return opt;
@@ -156,7 +174,7 @@ Result<Groups<IpAddr>> parse_local_ips(std::string_view text) {
     for (std::string_view item : group) {
       auto inner = unbracket(item);
       auto ip = inner ? IpAddr::parse(*inner) : std::nullopt;
-      if (!ip) return Error{"bad IP address '" + std::string(item) + "'"};
+      if (!ip) return Error{"bad IP address " + quoted(item)};
       members.push_back(*ip);
     }
     out.push_back(std::move(members));
@@ -199,9 +217,9 @@ Result<std::vector<Route>> parse_routes(const std::vector<ControlLine>& lines) {
     r.line = line.number;
     r.name = std::string(fields[0]);
     if (r.name.empty()) return fail("empty route name");
-    if (!is_route_name(r.name)) return fail("bad route name '" + r.name + "'");
+    if (!is_route_name(r.name)) return fail("bad route name " + quoted(r.name));
     if (auto it = names.find(r.name); it != names.end())
-      return fail("duplicate route name '" + r.name + "' (first on line " +
+      return fail("duplicate route name " + quoted(r.name) + " (first on line " +
                   std::to_string(it->second) + ")");
     names[r.name] = line.number;
     auto local = parse_local_ips(fields[1]);
@@ -215,8 +233,9 @@ Result<std::vector<Route>> parse_routes(const std::vector<ControlLine>& lines) {
     if (!r.user.empty() && r.pass.empty()) return fail("USER without PASS");
     if (r.user.empty() && !r.pass.empty()) return fail("PASS without USER");
     if (fields.size() == 6) {
-      auto opt = parse_options(fields[5]);
-      if (!opt) return fail(opt.error() + " in OPTIONS");
+      // USER and PASS are both set here, or both empty (checked above).
+      auto opt = parse_options(fields[5], !r.user.empty());
+      if (!opt) return fail(opt.error());
       r.options = std::move(*opt);
     }
     routes.push_back(std::move(r));

@@ -168,6 +168,23 @@ for case in 'a.example\rRSET' 'a.example RSET' 'a.exa\0mple'; do
     "control/helohost line 1: contains a space or control character" "$(report_text)"
 done
 
+# A ';' inside a password splits the routes line; the report names the line
+# and never shows any part of the credentials (SPEC §1).
+for line in "r1;;$listen_ip:2525;alice;S3c;r3tPa55" \
+  "r1;;$listen_ip:2525;alice;S3c;r3tPa55;tls=verify" \
+  "r1;;$listen_ip:2525;alice;S3c;tls=r3tPa55"; do
+  leak=$(route_root "$line")
+  run_qmail_remote "$leak" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "password with ';' ($line): clean"
+  check_eq "password with ';' ($line): letter" Z "$(report_letters)"
+  check_contains "password with ';' ($line): names the line" "control/routes line 1:" \
+    "$(report_text)"
+  for secret in alice S3c r3tPa55 r3t Pa55; do
+    if grep -aqF -- "$secret" "$QR_OUT"; then
+      fail "password with ';' ($line): no '$secret'" "$(report_text)"
+    else ok "password with ';' ($line): no '$secret'"; fi
+  done
+done
 for case in 'no LF at all' 'ends in CR\r' 'Subject: x\n\nlast line'; do
   printf '%b' "$case" >"$T_TMP/partial"
   run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$T_TMP/partial"

@@ -141,6 +141,7 @@ TEST_CASE("add: usage errors", "[admin]") {
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "bad host"}).code == 1);
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-l", "1.2.3"}).code == 1);
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-rl", "a;b", "-rpwd", "p"}).code == 1);
+  CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-rl", "a", "-rpwd", "p;w"}).code == 1);
   CHECK_FALSE(d.exists("routes"));
 }
 

@@ -170,6 +170,14 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
        "bad value '1' for option 'auth-cleartext' (yes or no) in OPTIONS"},
       {"r;;;;;tls=may,tls=none", "option 'tls' given twice in OPTIONS"},
       {"r;;;;;tls=may,", "option '' is not key=value in OPTIONS"},
+      // Without credentials OPTIONS text is quoted (typos are easier to
+      // find), with its control bytes escaped; so are the other fields.
+      {"r;;;;;tls=\x1b[2J",
+       "bad value '\\x1b[2J' for option 'tls' (none, may, encrypt or verify) "
+       "in OPTIONS"},
+      {"r\x01;;;;", "bad route name 'r\\x01'"},
+      {"r;;relay\x7f.example;;", "unknown separator '\\x7f' in REMOTE_ADDRS"},
+      {"r;1.1.1.1\x02;;;", "unknown separator '\\x02' in LOCAL_IPS"},
   };
   for (const auto& c : cases) {
     INFO(c.line);
@@ -177,6 +185,61 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
     auto routes = parse_routes({ControlLine{1, "first;;;;"}, ControlLine{4, c.line}});
     REQUIRE_FALSE(routes.ok());
     CHECK(routes.error() == "control/routes line 4: " + c.error);
+  }
+}
+
+TEST_CASE("routes errors never quote USER, PASS or what follows them (SPEC §1)", "[routes]") {
+  // A ';' in a password splits the line there (see qmail-routes(8)); the
+  // password's tail must not reach a report or the qmail-routes output.
+  struct Case {
+    std::string line, error;
+    std::vector<std::string> secrets;  // none may appear in the error
+  };
+  const std::string hint = " (PASS cannot contain ';': see qmail-routes(8))";
+  const std::vector<Case> cases = {
+      {"r1;;relay.example.com:2525;alice;S3c;r3tPa55;tls=verify",
+       "expected 5 or 6 fields NAME;LOCAL_IPS;REMOTE_ADDRS;USER;PASS[;OPTIONS], found 7",
+       {"alice", "S3c", "r3tPa55", "tls=verify"}},
+      {"r1;;relay.example.com:2525;alice;S3c;r3tPa55",
+       "OPTIONS item 1 is not key=value" + hint,
+       {"alice", "S3c", "r3tPa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;r3t,Pa55",
+       "OPTIONS item 1 is not key=value" + hint,
+       {"alice", "S3c", "r3t", "Pa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;tls=may,r3tPa55",
+       "OPTIONS item 2 is not key=value" + hint,
+       {"alice", "S3c", "r3tPa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;r3t=Pa55",
+       "OPTIONS item 1 has an unknown key" + hint,
+       {"alice", "S3c", "r3t", "Pa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;tls=r3tPa55",
+       "OPTIONS item 1 has a bad value" + hint,
+       {"alice", "S3c", "r3tPa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;helo=r3t Pa55",
+       "OPTIONS item 1 has a bad value" + hint,
+       {"alice", "S3c", "r3t", "Pa55"}},
+      {"r1;;relay.example.com:2525;alice;S3c;auth-cleartext=r3t",
+       "OPTIONS item 1 has a bad value" + hint,
+       {"alice", "S3c", "r3t"}},
+      {"r1;;relay.example.com:2525;alice;S3c;tls=may,tls=r3t",
+       "OPTIONS item 2 repeats an earlier key" + hint,
+       {"alice", "S3c", "r3t"}},
+      // A ';' in the user name splits it the same way.
+      {"r1;;relay.example.com;al;ice;S3cr3t",
+       "OPTIONS item 1 is not key=value" + hint,
+       {"ice", "S3cr3t"}},
+      {"r1;;relay.example.com;alice;;S3cr3t", "USER without PASS", {"alice", "S3cr3t"}},
+      {"r1;;relay.example.com;;S3c;r3t", "PASS without USER", {"S3c", "r3t"}},
+      {"r1;;relay.example.com;alice;S3c;r3t\x01\x1b[2J",
+       "OPTIONS item 1 is not key=value" + hint,
+       {"S3c", "r3t", "\x1b"}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.line);
+    auto routes = parse_routes({ControlLine{1, "first;;;;"}, ControlLine{4, c.line}});
+    REQUIRE_FALSE(routes.ok());
+    CHECK(routes.error() == "control/routes line 4: " + c.error);
+    for (const auto& secret : c.secrets) CHECK(routes.error().find(secret) == std::string::npos);
   }
 }
 
