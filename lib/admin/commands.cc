@@ -8,6 +8,7 @@
 #include "lib/admin/entries.h"
 #include "lib/admin/explain.h"
 #include "lib/admin/help.h"
+#include "lib/admin/permissions.h"
 #include "lib/control/control.h"
 #include "lib/control/text.h"
 
@@ -38,9 +39,26 @@ Result<RouteFiles> read_route_files(const std::string& dir) {
   return RouteFiles{std::move(*routes), std::move(*routemap)};
 }
 
-Output check(const std::string& dir) {
+// check [--as USER]: USER is the account qmail-remote runs as (qmailr).
+Output check(const std::vector<std::string>& args, const std::string& dir) {
+  std::string user = kQmailRemoteUser;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--as=", 0) == 0) {
+      user = args[i].substr(5);
+    } else if (args[i] == "--as") {
+      user = i + 1 < args.size() ? args[++i] : "";
+    } else {
+      return usage_error("check", "unknown argument '" + args[i] + "'");
+    }
+    if (user.empty()) return usage_error("check", "--as needs a user name");
+  }
   Output o;
-  for (const std::string& p : check_control(dir)) o.out += p + "\n";
+  std::optional<Account> account = find_account(user);
+  if (!account)
+    o.err = "qmail-routes: note: there is no user " + user +
+            " here, so who can read the files was not checked (--as USER names the user "
+            "qmail-remote runs as)\n";
+  for (const std::string& p : check_control(dir, account ? &*account : nullptr)) o.out += p + "\n";
   o.code = o.out.empty() ? 0 : 1;
   return o;
 }
@@ -196,7 +214,7 @@ Output run_command(const std::vector<std::string>& args, const std::string& dir,
     return Output{0, std::string(help_text(rest.empty() ? "" : rest[0])), ""};
   if (help_text(cmd).empty()) return usage_error("", "unknown command '" + cmd + "'");
   if (wants_help(rest)) return Output{0, std::string(help_text(cmd)), ""};
-  if (cmd == "check") return rest.empty() ? check(dir) : usage_error(cmd, "takes no argument");
+  if (cmd == "check") return check(rest, dir);
   if (cmd == "list") return rest.empty() ? list(dir) : usage_error(cmd, "takes no argument");
   if (cmd == "explain") return explain_cmd(rest, dir);
   if (cmd == "add") return add(rest, dir, write);

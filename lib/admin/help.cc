@@ -19,10 +19,17 @@ constexpr std::string_view kTool =
     "`qmail-routes COMMAND --help` describes one command. See qmail-routes(8).\n";
 
 constexpr std::string_view kCheck =
-    "usage: qmail-routes check\n"
+    "usage: qmail-routes check [--as USER]\n"
     "\n"
     "Reads every control file as qmail-remote does and prints each problem as\n"
-    "control/FILE:LINE: what is wrong. Exit status 0 when clean, 1 otherwise.\n";
+    "control/FILE:LINE: what is wrong. Exit status 0 when clean, 1 otherwise.\n"
+    "\n"
+    "Also checks that USER, the user qmail-remote runs as (default qmailr), can\n"
+    "read every control file and search every directory on the way, and that no\n"
+    "file holding a password or key is readable by every user; each such\n"
+    "problem ends with the chmod/chgrp command that fixes it.\n"
+    "\n"
+    "  --as USER   check for USER instead of qmailr\n";
 
 constexpr std::string_view kExplain =
     "usage: qmail-routes explain [--no-dns] HOST SENDER RECIP\n"
