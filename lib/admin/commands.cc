@@ -183,7 +183,17 @@ Output apply(const std::string& dir, const RouteFiles& files, const Result<Edit>
              const FileWriter& write) {
   if (!edit) return failure(edit.error());
   if (auto st = save(dir, files, *edit, write); !st) return failure(st.error());
-  return Output{0, edit->summary + "\n", ""};
+  Output o{0, edit->summary + "\n", ""};
+  // Issue 14: a routes file qmailr cannot read defers every delivery, and
+  // one every user can read gives the passwords away. Say so now, not at
+  // the next check. No qmailr here: only the latter.
+  if (edit->files.routes.render() != files.routes.render()) {
+    std::optional<Account> account = find_account(kQmailRemoteUser);
+    for (const std::string& p :
+         check_file_permissions(dir, "routes", account ? &*account : nullptr))
+      o.err += "qmail-routes: warning: " + p + "\n";
+  }
+  return o;
 }
 
 Output add(const std::vector<std::string>& args, const std::string& dir, const FileWriter& write) {
