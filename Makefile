@@ -6,15 +6,18 @@ DESTDIR    ?=
 CXX        ?= g++
 CXXFLAGS   ?= -O2 -g
 CXXFLAGS   += -std=c++20 -Wall -Wextra -Werror -I. -DQMAIL_ROOT_DEFAULT='"$(QMAIL_ROOT)"'
-LDLIBS     += -lldns -lssl -lcrypto -lfmt
+LDLIBS     += -lldns -lssl -lcrypto
+# fmt formats qmail-routes' output (list, check's modes and fix commands);
+# qmail-remote, static or sanitized, never links it.
+FMT_LDLIBS ?= -lfmt
 # qmail-remote runs once per delivery, so its start-up is on every mail's
 # path: it is linked fully static (Debian ships libldns.a, libssl.a,
 # libcrypto.a, libstdc++.a, libc.a). bench/RESULTS.md: 1.41 ms and 1.9 MiB
 # peak RSS per small delivery instead of 3.80 ms and 5.3 MiB dynamic. It
 # needs no NSS (no getaddrinfo/getpwnam; DNS is ldns): --no-warnings hides
 # ld's warnings about the NSS functions that libcrypto/libldns contain but
-# qmail-remote never calls. libfmt is not used by any code. Sanitizer
-# builds cannot be static: they link qmail-remote like the rest.
+# qmail-remote never calls. Sanitizer builds cannot be static: they link
+# qmail-remote with the libraries of LDLIBS, dynamically.
 QR_LDLIBS  ?= $(if $(findstring -fsanitize,$(CXXFLAGS)),$(LDLIBS),-static -Wl,--no-warnings -lldns -lssl -lcrypto)
 
 BUILD := build
@@ -45,12 +48,13 @@ $(BUILD)/libqr.a: $(LIB_OBJS)
 $(OUT)/qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(QR_LDLIBS)
 
+# Dynamic: run by hand, so its start-up time does not matter (INSTALL.md).
 $(OUT)/qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(FMT_LDLIBS)
 
 # Catch2's main is compiled once: it is most of the build time.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(FMT_LDLIBS)
 
 unit: $(BUILD)/unit-tests
 

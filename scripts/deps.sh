@@ -3,8 +3,9 @@
 # missing. Services are kept from starting on install (policy-rc.d exits 101):
 # the tests start their own Exim and Unbound on loopback.
 set -e
-# clang and its runtime: the fuzz targets (make fuzz). time: /usr/bin/time
-# measures peak memory in the hostile-server tests.
+# libfmt-dev: qmail-routes' output (not qmail-remote's). clang and its
+# runtime: the fuzz targets (make fuzz). time: /usr/bin/time measures peak
+# memory in the hostile-server tests.
 PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp
 python3 clang libclang-rt-14-dev time"
 missing=""

@@ -4,6 +4,8 @@
 // (a route name defined twice, a routemap line naming a route that is not
 // there) is checked across lines here. load_control() runs last as a safety
 // net: if it refuses what the line checks passed, its error is reported too.
+// Before all that, who may read the files (lib/admin/permissions.h): check
+// runs as root, qmail-remote does not.
 #include "lib/admin/check.h"
 
 #include <dirent.h>
@@ -141,8 +143,9 @@ void check_tls_files(const std::string& dir, Problems& p) {
 
 }  // namespace
 
-std::vector<std::string> check_control(const std::string& dir) {
+std::vector<std::string> check_control(const std::string& dir, const Account* account) {
   Problems p;
+  for (const std::string& text : check_permissions(dir, account)) p.add_raw(text);
   check_values(dir, p);
   check_lines(dir, "smtproutes", p, [](const ControlLine& l) { return parse_smtproutes({l}); });
   std::vector<Route> routes = check_routes(dir, p);

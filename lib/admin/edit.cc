@@ -7,6 +7,9 @@
 //   changes behind the administrator's back.
 // - Priorities are kept as the order of failover groups: -p N joins the Nth
 //   group as `list` numbers them, or starts a new last group when N is beyond.
+// - Options (--tls, --helo, --auth-cleartext) belong to the route too: add
+//   writes them into a new route, and for an existing one they must already
+//   be there with the same value (set changes them for the whole route).
 #include "lib/admin/edit.h"
 
 #include <algorithm>
@@ -34,6 +37,29 @@ size_t uses_of(const RouteFiles& files, const std::string& name) {
   size_t n = 0;
   for (const MapLine& m : map_lines(files.routemap)) n += m.route == name;
   return n;
+}
+
+// OPTIONS items as written: "key=value" texts.
+std::vector<std::string> option_items(const std::string& field) {
+  std::vector<std::string> items;
+  if (field.empty()) return items;
+  for (std::string_view item : split(field, ',')) items.emplace_back(item);
+  return items;
+}
+
+std::string key_of(const std::string& item) {
+  return item.substr(0, item.find('='));
+}
+
+// The route's OPTIONS field; "" when it has none.
+const std::string& options_of(const std::vector<std::string>& fields) {
+  static const std::string none;
+  return fields.size() > 5 ? fields[5] : none;
+}
+
+void put_options(std::vector<std::string>& fields, const std::string& options) {
+  fields.resize(options.empty() ? 5 : 6);
+  if (!options.empty()) fields[5] = options;
 }
 
 // The REMOTE_ADDRS item for -rh/-rp.
@@ -76,6 +102,8 @@ Status check_request(const AddRequest& req, const std::string& sender,
       return Error{"the remote login and password cannot end in white space (SPEC §3 strips it)"};
   }
   if (req.priority == 0) return Error{"the priority is a number from 1"};
+  for (const auto& [key, value] : req.options)
+    if (auto st = check_option(key, value); !st) return st;
   return success();
 }
 
@@ -95,6 +123,17 @@ Status check_conflicts(const RouteLine& r, const AddRequest& req) {
     return Error{route_where(r) + " has " + have_auth +
                  "; this add asks for other credentials. The hosts of one selector share "
                  "them: give the same -rl/-rpwd, or del the selector's entries first"};
+  }
+  std::vector<std::string> have_items = option_items(options_of(r.fields));
+  for (const auto& [key, value] : req.options) {
+    std::string want = key + "=" + value;
+    if (std::find(have_items.begin(), have_items.end(), want) != have_items.end()) continue;
+    std::string have = "no " + key + "=";
+    for (const std::string& item : have_items)
+      if (key_of(item) == key) have = item;
+    return Error{route_where(r) + " has " + have + "; this add asks for " + want +
+                 ". The hosts of one selector share their options: leave out --" + key +
+                 " here, or change the route with qmail-routes set ID --" + key + " " + value};
   }
   return success();
 }
@@ -137,7 +176,9 @@ std::string unique_name(const RouteFiles& files, const std::string& base) {
 void new_route(RouteFiles& files, const std::string& sender, const std::string& recipient,
                const AddRequest& req, const std::string& member, std::string& summary) {
   std::string name = unique_name(files, route_name_for(sender, recipient));
-  files.routes.lines.push_back(join_fields({name, req.local_ips, member, req.login, req.password}));
+  std::vector<std::string> fields = {name, req.local_ips, member, req.login, req.password};
+  put_options(fields, edit_options("", req.options));
+  files.routes.lines.push_back(join_fields(fields));
   // Before the first line of a less specific kind, so this one is tried first.
   int rank = selector_rank(sender, recipient);
   size_t at = files.routemap.lines.size();
@@ -159,6 +200,32 @@ Status must_parse(const RouteFiles& files, const char* when) {
 }
 
 }  // namespace
+
+Status check_option(const std::string& key, const std::string& value) {
+  if (value.find_first_of(",;") != std::string::npos)
+    return Error{"bad value '" + value + "' for option '" + key + "': no ',' or ';'"};
+  auto parsed = parse_routes({ControlLine{1, "x;;;;;" + key + "=" + value}});
+  if (!parsed) return Error{without_location(parsed.error())};
+  return success();
+}
+
+std::string edit_options(const std::string& field, const OptionList& changes) {
+  std::vector<std::string> items = option_items(field);
+  for (const auto& [key, value] : changes) {
+    auto it = std::find_if(items.begin(), items.end(),
+                           [&](const std::string& item) { return key_of(item) == key; });
+    if (value == "default") {
+      if (it != items.end()) items.erase(it);
+    } else if (it != items.end()) {
+      *it = key + "=" + value;
+    } else {
+      items.push_back(key + "=" + value);
+    }
+  }
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out;
+}
 
 std::string route_name_for(const std::string& sender, const std::string& recipient) {
   auto piece = [](const std::string& p) {
@@ -262,6 +329,40 @@ Result<Edit> del_entry(const RouteFiles& files, size_t id) {
     edit.files.routes.lines[e.route.index] = join_fields(fields);
     edit.summary = "removed " + e.remote + " from route " + name;
   }
+  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return Error{st.error()};
+  return edit;
+}
+
+Result<Edit> set_options(const RouteFiles& files, size_t id, const OptionList& changes) {
+  auto entries = list_entries(files);
+  if (!entries)
+    return Error{"fix the control files first (qmail-routes check): " + entries.error()};
+  if (id == 0 || id > entries->size())
+    return Error{"no entry " + std::to_string(id) + " (qmail-routes list numbers them 1 to " +
+                 std::to_string(entries->size()) + ")"};
+  for (const auto& [key, value] : changes)
+    if (value != "default")
+      if (auto st = check_option(key, value); !st) return Error{st.error()};
+  const RouteLine& r = (*entries)[id - 1].route;
+  const std::string& name = r.fields[0];
+  if (uses_of(files, name) > 1)
+    return Error{"route " + name +
+                 " is used by several routemap lines; changing its options would change them "
+                 "all: edit control/routes by hand"};
+  std::string before = options_of(r.fields);
+  std::string after = edit_options(before, changes);
+  std::vector<std::string> fields = r.fields;
+  put_options(fields, after);
+  Edit edit{files, true, ""};
+  edit.files.routes.lines[r.index] = join_fields(fields);
+  std::string ids;
+  for (size_t i = 0; i < entries->size(); ++i)
+    if ((*entries)[i].route.index == r.index)
+      ids += (ids.empty() ? "" : ", ") + std::to_string(i + 1);
+  auto show = [](const std::string& o) { return o.empty() ? std::string("none") : o; };
+  bool one = ids.find(',') == std::string::npos;
+  edit.summary = "route " + name + (one ? " (entry " : " (entries ") + ids + "): options " +
+                 show(after) + (after == before ? " (unchanged)" : " (were " + show(before) + ")");
   if (auto st = must_parse(edit.files, "refusing to write: "); !st) return Error{st.error()};
   return edit;
 }

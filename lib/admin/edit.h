@@ -5,12 +5,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lib/admin/entries.h"
 #include "lib/admin/text_file.h"
 #include "lib/result.h"
 
 namespace qr {
+
+// Route options (SPEC §3.1 OPTIONS) as key and value ("tls", "verify"), in
+// the order given. For set_options the value "default" removes the key.
+using OptionList = std::vector<std::pair<std::string, std::string>>;
+
+// One option checked by parse_routes itself, so the tool accepts exactly
+// what qmail-remote does; the error is the parser's, without its location.
+Status check_option(const std::string& key, const std::string& value);
+
+// OPTIONS text with `changes` applied: a key already there keeps its place
+// and takes the new value ("default": the key goes), a new key is appended.
+std::string edit_options(const std::string& field, const OptionList& changes);
 
 struct AddRequest {
   std::string destination;  // RECIPIENT pattern; empty: any ("*")
@@ -20,6 +34,7 @@ struct AddRequest {
   unsigned priority = 1;  // failover group, 1 first (SPEC §11)
   std::string local_ips;  // LOCAL_IPS syntax; empty: defaultoutgoingip
   std::string login, password;
+  OptionList options;  // for a new route; an existing one must have them already
 };
 
 // Route names made by add (documented in man/qmail-routes.8):
@@ -50,6 +65,9 @@ struct Edit {
 // and files that do not parse before or after the edit.
 Result<Edit> add_route(const RouteFiles& files, const AddRequest& request);
 Result<Edit> del_entry(const RouteFiles& files, size_t id);
+// Changes the options of the route of entry `id` (of list_entries), for all
+// of that route's entries. Refused for a route several routemap lines share.
+Result<Edit> set_options(const RouteFiles& files, size_t id, const OptionList& changes);
 
 // Writes the files that changed, in the edit's order. On failure the error
 // names the file and says which files, if any, were already replaced.

@@ -1,5 +1,7 @@
 #include "lib/admin/entries.h"
 
+#include <fmt/format.h>
+
 #include "lib/control/routemap.h"
 #include "lib/control/routes.h"
 #include "lib/control/text.h"
@@ -95,16 +97,17 @@ Result<std::vector<Entry>> list_entries(const RouteFiles& files) {
 }
 
 std::string format_entry(size_t id, const Entry& e) {
-  std::string out = std::to_string(id) + " - ";
-  if (e.map.sender != "*") out += "Sender: " + e.map.sender + " - ";
-  out += "Destination host: " + e.map.recipient;
-  out += " - Priority: " + std::to_string(e.priority);
-  const std::string& local = e.route.fields[1];
-  out += " - Local IPs: " + (local.empty() ? std::string("default") : local);
-  out += " - Remote host: " + show_remote(e.remote);
-  if (!e.route.fields[3].empty()) out += " - Remote login: " + e.route.fields[3];
-  out += " - Route: " + e.route.fields[0];
-  return out;
+  const std::vector<std::string>& f = e.route.fields;
+  auto part = [](std::string_view label, const std::string& value) {
+    return value.empty() ? std::string() : fmt::format(" - {}: {}", label, value);
+  };
+  // The seed's line, with our additions where they apply.
+  return fmt::format(
+      "{}{} - Destination host: {} - Priority: {} - Local IPs: {} - Remote host: {}{}{} - Route: "
+      "{}",
+      id, part("Sender", e.map.sender == "*" ? "" : e.map.sender), e.map.recipient, e.priority,
+      f[1].empty() ? "default" : f[1], show_remote(e.remote), part("Remote login", f[3]),
+      part("Options", f.size() > 5 ? f[5] : ""), f[0]);
 }
 
 }  // namespace qr

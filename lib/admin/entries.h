@@ -61,7 +61,8 @@ Result<std::vector<Entry>> list_entries(const RouteFiles& files);
 
 // "1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote
 // host: mail.tmail.io:25" (the seed's line), with "Sender: ..." first when the
-// selector names one and "Remote login: ..." last when the route has AUTH.
+// selector names one, "Remote login: ..." when the route has AUTH and
+// "Options: tls=verify,..." when it has options, then "Route: NAME".
 std::string format_entry(size_t id, const Entry& entry);
 
 }  // namespace qr

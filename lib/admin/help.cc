@@ -10,19 +10,27 @@ constexpr std::string_view kTool =
     "Reads and edits the control files of qmail-remote in $QMAIL_ROOT/control.\n"
     "\n"
     "commands:\n"
-    "  check                                 report every problem in the control files\n"
+    "  check [--as USER]                     report every problem in the control files\n"
     "  explain [--no-dns] HOST SENDER RECIP  show the rule, route and attempts for a delivery\n"
     "  list                                  list the routes of control/routemap, numbered\n"
-    "  add -d DEST -rh HOST [options]        add a remote host to a destination's route\n"
+    "  add [-d DEST] -rh HOST [options]      add a remote host to a destination's route\n"
+    "  set ID --tls|--helo|--auth-cleartext VALUE  change the options of entry ID's route\n"
     "  del ID                                delete entry ID of `list`\n"
     "\n"
     "`qmail-routes COMMAND --help` describes one command. See qmail-routes(8).\n";
 
 constexpr std::string_view kCheck =
-    "usage: qmail-routes check\n"
+    "usage: qmail-routes check [--as USER]\n"
     "\n"
     "Reads every control file as qmail-remote does and prints each problem as\n"
-    "control/FILE:LINE: what is wrong. Exit status 0 when clean, 1 otherwise.\n";
+    "control/FILE:LINE: what is wrong. Exit status 0 when clean, 1 otherwise.\n"
+    "\n"
+    "Also checks that USER, the user qmail-remote runs as (default qmailr), can\n"
+    "read every control file and search every directory on the way, and that no\n"
+    "file holding a password or key is readable by every user; each such\n"
+    "problem ends with the chmod/chgrp command that fixes it.\n"
+    "\n"
+    "  --as USER   check for USER instead of qmailr\n";
 
 constexpr std::string_view kExplain =
     "usage: qmail-routes explain [--no-dns] HOST SENDER RECIP\n"
@@ -42,15 +50,19 @@ constexpr std::string_view kList =
     "for `del`:\n"
     "  1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote host: "
     "mail.tmail.io:25 - Route: to_tmail.io\n"
-    "Priority is the failover group (1 is tried first).\n";
+    "Priority is the failover group (1 is tried first). \"Remote login\" and\n"
+    "\"Options\" (tls=, helo=, auth-cleartext=) are shown when the route has them.\n";
 
 constexpr std::string_view kAdd =
-    "usage: qmail-routes add -d DEST -rh HOST [-rp PORT] [-p PRIORITY] [-l LOCAL_IPS]\n"
+    "usage: qmail-routes add [-d DEST] -rh HOST [-rp PORT] [-p PRIORITY] [-l LOCAL_IPS]\n"
     "                        [-u SENDER | -f MAIL_FROM] [-rl LOGIN -rpwd PASSWORD]\n"
+    "                        [--tls POLICY] [--helo NAME|ptr] [--auth-cleartext yes|no]\n"
     "\n"
     "  -d,   --destination DEST    recipient domain (.domain: its subdomains,\n"
-    "                              local@domain: one address, *: any); may be\n"
-    "                              left out with -u or -f (any destination)\n"
+    "                              local@domain: one address, *: any); left\n"
+    "                              out: any destination. Without -d, -u and -f\n"
+    "                              the add is for the default rule *;* (all mail\n"
+    "                              no other routemap line takes)\n"
     "  -rh,  --rh, --remoteHost HOST  relay: host name, IP address, or mx\n"
     "  -rp,  --rp, --remotePort PORT  relay port (default 25; 465: implicit TLS)\n"
     "  -p,   --priority N          failover group, lowest first (default 1);\n"
@@ -62,9 +74,25 @@ constexpr std::string_view kAdd =
     "  -f,   --mailFrom SENDER     the same as -u; give one of them\n"
     "  -rl,  --rl, --remoteLogin LOGIN      SMTP AUTH login at the relay\n"
     "  -rpwd, --rpwd, --remotePasswd PASS   SMTP AUTH password at the relay\n"
+    "  --tls none|may|encrypt|verify  TLS policy of the route (default may; with\n"
+    "                              -rl/-rpwd verify, or encrypt for an IP address)\n"
+    "  --helo NAME|ptr             EHLO name (default control/helohost); ptr: the\n"
+    "                              PTR name of the local IP in use\n"
+    "  --auth-cleartext yes|no     allow PLAIN/LOGIN without TLS (default no)\n"
     "\n"
     "All adds for one sender and destination build one route in control/routes;\n"
-    "they must agree on -l and -rl/-rpwd.\n";
+    "they must agree on -l, -rl/-rpwd and the options (`set` changes those).\n";
+
+constexpr std::string_view kSet =
+    "usage: qmail-routes set ID [--tls POLICY] [--helo NAME|ptr] [--auth-cleartext yes|no]\n"
+    "\n"
+    "Changes the options of the route of entry ID of `qmail-routes list`, for\n"
+    "all of that route's entries. The value default removes an option (the\n"
+    "route then takes qmail-remote's default).\n"
+    "\n"
+    "  --tls none|may|encrypt|verify|default\n"
+    "  --helo NAME|ptr|default\n"
+    "  --auth-cleartext yes|no|default\n";
 
 constexpr std::string_view kDel =
     "usage: qmail-routes del ID\n"
@@ -80,6 +108,7 @@ std::string_view help_text(std::string_view command) {
   if (command == "explain") return kExplain;
   if (command == "list") return kList;
   if (command == "add") return kAdd;
+  if (command == "set") return kSet;
   if (command == "del") return kDel;
   return {};
 }

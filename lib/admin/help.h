@@ -6,7 +6,7 @@
 namespace qr {
 
 // The tool's usage, or one command's ("check", "explain", "list", "add",
-// "del"); empty for an unknown command.
+// "set", "del"); empty for an unknown command.
 std::string_view help_text(std::string_view command = {});
 
 }  // namespace qr

@@ -1,6 +1,7 @@
 #include "lib/admin/text_file.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,11 @@ std::string without_location(const std::string& error) {
   return error.substr(colon + 2);
 }
 
+NewFileMode new_file_mode(const std::string& name) {
+  if (name == "routes") return NewFileMode{0640, "qmail"};
+  return NewFileMode{};
+}
+
 Status write_atomic(const std::string& dir, const std::string& name, const std::string& content) {
   std::string path = dir + "/" + name;
   // Same directory as the target, so rename() is atomic (same file system).
@@ -102,13 +108,22 @@ Status write_atomic(const std::string& dir, const std::string& name, const std::
   TempFile temp(templ);
 
   // Keep the old file's permissions and owner: qmail-remote runs as qmailr
-  // and must still be able to read the file.
+  // and must still be able to read the file, and nobody else more than
+  // before. mkstemp made the file 0600: no one else sees it before this.
   struct stat st {};
   mode_t mode = 0644;
   if (::stat(path.c_str(), &st) == 0) {
     mode = st.st_mode & 07777;
     if (::geteuid() == 0 && ::fchown(fd.get(), st.st_uid, st.st_gid) != 0)
       return file_error(name, "cannot set the owner of " + temp.path(), errno);
+  } else {
+    NewFileMode fresh = new_file_mode(name);
+    mode = fresh.mode;
+    const group* gr = fresh.group.empty() ? nullptr : ::getgrnam(fresh.group.c_str());
+    if (gr && ::fchown(fd.get(), uid_t(-1), gr->gr_gid) != 0) {
+      // Not root and not in the group: the file keeps ours, and add/set warn
+      // when qmailr cannot read it (check_file_permissions).
+    }
   }
   if (::fchmod(fd.get(), mode) != 0)
     return file_error(name, "cannot set the mode of " + temp.path(), errno);

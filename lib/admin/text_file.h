@@ -2,6 +2,8 @@
 // comments and blank lines included, so an edit changes only what it must.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,10 +27,22 @@ Result<TextFile> read_text_file(const std::string& dir, const std::string& name)
 // spaces, tabs and CRs stripped; `number` is the 1-based index into `lines`.
 std::vector<ControlLine> control_lines(const TextFile& file);
 
+// How write_atomic creates a file that does not exist yet. control/routes
+// holds passwords (SPEC §3.1 USER;PASS), now or after the next edit, so it
+// is made 0640 with group `qmail`, qmailr's group, when that group exists
+// and we may give it (root, or a member); every other file 0644. An existing
+// file keeps its mode and owner: an edit never widens who can read it.
+struct NewFileMode {
+  mode_t mode = 0644;
+  std::string group;  // empty: the creator's
+};
+NewFileMode new_file_mode(const std::string& name);
+
 // Replaces dir/name atomically: a temporary file in the same directory,
-// written, fsynced, given the old file's mode (and owner, when we may), then
-// renamed over it, and the directory fsynced. On failure the old file is
-// untouched and the error names "control/NAME".
+// given the old file's mode (and owner, when we may) or new_file_mode(name)
+// before anything is written to it, written, fsynced, then renamed over the
+// old one, and the directory fsynced. On failure the old file is untouched
+// and the error names "control/NAME".
 Status write_atomic(const std::string& dir, const std::string& name, const std::string& content);
 
 // A parser error without its "control/NAME line N: " prefix, for callers that

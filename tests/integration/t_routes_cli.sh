@@ -10,10 +10,23 @@ REPO=$(cd "$HERE/../.." && pwd)
 BIN=${QR_ROUTES_BIN:-$REPO/qmail-routes}
 mkdir -p "$HERE/tmp"
 ROOT=$(mktemp -d "$HERE/tmp/t_routes_cli-XXXX")
+chmod 755 "$ROOT" # qmailr must reach control/ (check says so otherwise)
 CTL=$ROOT/control
 mkdir "$CTL"
 echo mail.example.org >"$CTL/me"
 export QMAIL_ROOT=$ROOT
+
+# check looks at the files as qmail-remote's user, qmailr (group qmail), and
+# a new routes file gets group qmail: make both when this machine has none,
+# and remove what we made at the end.
+MADE_USER="" MADE_GROUP=""
+if ! getent group qmail >/dev/null; then
+  groupadd --system qmail && MADE_GROUP=1
+fi
+if ! getent passwd qmailr >/dev/null; then
+  useradd --system --gid qmail --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin qmailr && MADE_USER=1
+fi
 
 PASSED=0
 FAILED=0
@@ -21,6 +34,8 @@ cleanup() {
   chattr -i "$CTL" 2>/dev/null
   chmod 755 "$CTL" 2>/dev/null
   rm -rf "$ROOT"
+  [[ -n $MADE_USER ]] && userdel qmailr
+  [[ -n $MADE_GROUP ]] && groupdel qmail
 }
 trap cleanup EXIT
 
@@ -148,18 +163,129 @@ else
 fi
 
 # --- the annotated samples are valid ---------------------------------------
+# Copied with INSTALL.md's modes: samples/routes holds the seed's example
+# passwords, and git keeps it 0644, which check rightly refuses.
 SAMPLES=$ROOT/samples
-mkdir "$SAMPLES" && ln -s "$REPO/control-samples" "$SAMPLES/control"
+mkdir "$SAMPLES" && cp -r "$REPO/control-samples" "$SAMPLES/control"
+OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check)
+[[ $OUT == "control/routes: holds a password or key and every user can read it (0644 "* ]] &&
+  ok "control-samples/routes as git keeps it (0644): check says it holds passwords" ||
+  not_ok "control-samples/routes as git keeps it (0644): check says it holds passwords" "$OUT"
+chgrp qmail "$SAMPLES/control/routes" && chmod 0640 "$SAMPLES/control/routes"
 OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check 2>&1)
-expect "control-samples/ passes check" "0:" "$?:$OUT"
+expect "control-samples/ passes check (routes root:qmail 0640)" "0:" "$?:$OUT"
 OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" explain --no-dns example.net a@example.org b@example.net)
 expect "control-samples/: route3 for example.net, MX then 3.3.3.3:587 from 1.1.1.1" \
-  $'rule: routemap:29\nroute: route3\ntls: may\nauth: no\nremote=mx local=1.1.1.1 tls=may\nremote=[3.3.3.3]:587 local=1.1.1.1 tls=may' "$OUT"
+  $'rule: routemap:30\nroute: route3\ntls: may\nauth: no\nremote=mx local=1.1.1.1 tls=may\nremote=[3.3.3.3]:587 local=1.1.1.1 tls=may' "$OUT"
+
+# --- add without -d: the default rule (issue 14) ---------------------------
+printf 'to_tmail.io;;main.smtp.tmail.io;;\n' >"$CTL/routes"
+printf '*;tmail.io;to_tmail.io\n' >"$CTL/routemap"
+run add -rh smarthost.example
+expect "add without -d, -u or -f: exit 0" 0 "$RC"
+run add -d '*' -rh backup.example -p 2
+run add -u toorop@tmail.io -rh premium.tmail.io
+expect "the default rule *;* is one route, its routemap line stays last" \
+  $'toorop@tmail.io;*;from_toorop_at_tmail.io\n*;tmail.io;to_tmail.io\n*;*;default' "$(<"$CTL/routemap")"
+expect "-d '*' joins the default route" "default;;smarthost.example&backup.example;;" \
+  "$(sed -n 2p "$CTL/routes")"
+
+# --- route options: add, set, list (SPEC §3.1 OPTIONS) ----------------------
+run add -d opt.example -rh relay.opt.example -rp 587 -rl u -rpwd pw --tls verify --helo ptr
+expect "add with --tls and --helo: exit 0" 0 "$RC"
+expect "add writes the options in the sixth field" \
+  "to_opt.example;;relay.opt.example:587;u;pw;tls=verify,helo=ptr" "$(grep '^to_opt' "$CTL/routes")"
+run list
+line=$(grep 'Destination host: opt.example' <<<"$OUT")
+id=${line%% *}
+expect "list shows the options" \
+  "$id - Destination host: opt.example - Priority: 1 - Local IPs: default - Remote host: relay.opt.example:587 - Remote login: u - Options: tls=verify,helo=ptr - Route: to_opt.example" \
+  "$line"
+run add -d opt.example -rh relay2.opt.example -rl u -rpwd pw --tls may
+expect "add with other options for the same route: refused, exit 1" 1 "$RC"
+[[ $ERR == *"qmail-routes set ID --tls may"* ]] && ok "the refusal names set" ||
+  not_ok "the refusal names set" "$ERR"
+run set "$id" --tls encrypt --auth-cleartext yes --helo default
+expect "set: exit 0" 0 "$RC"
+expect "set says what changed" \
+  "route to_opt.example (entry $id): options tls=encrypt,auth-cleartext=yes (were tls=verify,helo=ptr)" "$OUT"
+expect "set rewrites the route's options only" \
+  "to_opt.example;;relay.opt.example:587;u;pw;tls=encrypt,auth-cleartext=yes" "$(grep '^to_opt' "$CTL/routes")"
+run set "$id" --tls maybe
+expect "set with a bad value: exit 1" 1 "$RC"
+[[ $ERR == *"bad value 'maybe' for option 'tls'"* ]] && ok "set: the parser's words" ||
+  not_ok "set: the parser's words" "$ERR"
+run explain --no-dns opt.example a@example.org b@opt.example
+expect "explain shows the policy set" "tls: encrypt" "$(sed -n 3p <<<"$OUT")"
+
+# --- modes of the routes file (issue 11) ------------------------------------
+FRESH=$ROOT/fresh
+mkdir -p "$FRESH/control" && chmod 755 "$FRESH"
+echo mail.example.org >"$FRESH/control/me"
+QMAIL_ROOT=$FRESH "$BIN" add -d tmail.io -rh relay.example -rl u -rpwd pw >/dev/null
+expect "a new routes file: 0640 root:qmail" "640 root:qmail" "$(stat -c '%a %U:%G' "$FRESH/control/routes")"
+expect "a new routemap file: 0644" "644" "$(stat -c '%a' "$FRESH/control/routemap")"
+chmod 0600 "$FRESH/control/routes"
+chgrp root "$FRESH/control/routes"
+ERR=$(QMAIL_ROOT=$FRESH "$BIN" add -d other.example -rh relay.example -rl u -rpwd pw 2>&1 >/dev/null)
+expect "an existing 0600 routes file stays 0600 root:root" "600 root:root" \
+  "$(stat -c '%a %U:%G' "$FRESH/control/routes")"
+expect "add warns that qmailr cannot read it, with the fix" \
+  "qmail-routes: warning: control/routes: qmailr cannot read it (0600 root:root): chgrp qmail $FRESH/control/routes && chmod 0640 $FRESH/control/routes" "$ERR"
+
+# --- check as qmail-remote's user (issue 14) --------------------------------
+WHO=$ROOT/who
+mkdir -p "$WHO/control" && chmod 755 "$WHO"
+echo mail.example.org >"$WHO/control/me"
+printf 'r;;127.0.0.1:9;;\n' >"$WHO/control/routes"
+printf '*;*;r\n' >"$WHO/control/routemap"
+chmod 0600 "$WHO/control/routes"
+R=$WHO/control/routes
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check)
+RC=$?
+expect "check (as qmailr): routes 0600 root is a problem, with the fix" \
+  "1:control/routes: qmailr cannot read it (0600 root:root): chgrp qmail $R && chmod 0640 $R" "$RC:$OUT"
+# What qmail-remote itself does as qmailr: Z, naming the file.
+report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$REPO/qmail-remote" \
+  a.example s@example.org r@a.example | tr '\0' '\n')
+[[ $report == *"control/routes"* && $report == Z* ]] &&
+  ok "qmail-remote as qmailr: Z naming control/routes (what check found)" ||
+  not_ok "qmail-remote as qmailr: Z naming control/routes (what check found)" "$report"
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check --as nobody)
+nogroup=$(id -gn nobody)
+expect "check --as nobody: the fix gives nobody's group" \
+  "control/routes: nobody cannot read it (0600 root:root): chgrp $nogroup $R && chmod 0640 $R" "$OUT"
+fix=$(QMAIL_ROOT=$WHO "$BIN" check | sed 's/^.*): //')
+eval "$fix"
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check 2>&1)
+expect "after the printed fix, check is clean" "0:" "$?:$OUT"
+runuser -u qmailr -- cat "$R" >/dev/null 2>&1 && ok "and qmailr can read routes" ||
+  not_ok "and qmailr can read routes"
+report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$REPO/qmail-remote" \
+  a.example s@example.org r@a.example | tr '\0' '\n')
+[[ $report != *"control/routes"* ]] && ok "qmail-remote as qmailr reads routes now" ||
+  not_ok "qmail-remote as qmailr reads routes now" "$report"
+chmod 0700 "$WHO"
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check)
+expect "a directory on the way qmailr cannot search" \
+  "$WHO: qmailr cannot search it (0700 root:root): chmod 0755 $WHO" "$OUT"
+chmod 0755 "$WHO"
+printf 'r;;127.0.0.1:9;u;s3cret\n' >"$R"
+chmod 0644 "$R"
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check)
+expect "a password every user can read" \
+  "control/routes: holds a password or key and every user can read it (0644 root:qmail): chmod 0640 $R" "$OUT"
+OUT=$(QMAIL_ROOT=$WHO "$BIN" check --as no-such-user-qr 2>"$ROOT/.err")
+RC=$?
+ERR=$(<"$ROOT/.err")
+[[ $RC == 1 && $ERR == *"note: there is no user no-such-user-qr here"* ]] &&
+  ok "--as a user that does not exist: a note, the rest still checked" ||
+  not_ok "--as a user that does not exist: a note, the rest still checked" "$RC $ERR"
 
 # --- help -----------------------------------------------------------------
 run --help
 [[ $RC == 0 && $OUT == "usage: qmail-routes COMMAND"* ]] && ok "--help" || not_ok "--help" "$OUT"
-for c in check explain list add del; do
+for c in check explain list add set del; do
   run "$c" --help
   [[ $RC == 0 && $OUT == "usage: qmail-routes $c"* ]] && ok "$c --help" || not_ok "$c --help" "$OUT"
 done

@@ -1,10 +1,17 @@
 // qmail-routes (SPEC §11): the seed's `tmail routes` examples (seed 001) as
 // add/list/del sequences on a scratch control directory, the rule order of
 // seed 000, check's file:line reports, and a failed write leaving the files
-// as they were. Expected texts are worked out by hand from SPEC §3.1/§3.2/§11
+// as they were; route options in add, set and list (SPEC §3.1); who may read
+// the control files (issue 14: may, fix_command, check --as) and the mode
+// of a new routes file (issue 11). Expected texts are worked out by hand from SPEC §3.1/§3.2/§11
 // and the naming scheme of lib/admin/edit.h.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +21,7 @@
 
 #include "lib/admin/commands.h"
 #include "lib/admin/edit.h"
+#include "lib/admin/permissions.h"
 #include "lib/admin/text_file.h"
 
 namespace fs = std::filesystem;
@@ -45,7 +53,18 @@ class ControlDir {
     return ss.str();
   }
   bool exists(const std::string& name) const { return fs::exists(root_ + "/" + name); }
-  Output run(const std::vector<std::string>& args) const { return run_command(args, root_); }
+  // check runs as the user running the tests unless the test names one, so
+  // that a qmailr account on the machine cannot change what it finds.
+  Output run(std::vector<std::string> args) const {
+    if (!args.empty() && args[0] == "check" &&
+        std::none_of(args.begin(), args.end(),
+                     [](const std::string& a) { return a.rfind("--as", 0) == 0; })) {
+      args.push_back("--as");
+      args.push_back(me());
+    }
+    return run_command(args, root_);
+  }
+  static std::string me() { return ::getpwuid(::geteuid())->pw_name; }
   // Runs and requires success, so a sequence stops at the first surprise.
   void ok(const std::vector<std::string>& args) const {
     Output o = run(args);
@@ -133,8 +152,7 @@ TEST_CASE("add: -u and -f together are an error, and nothing is written", "[admi
 
 TEST_CASE("add: usage errors", "[admin]") {
   ControlDir d;
-  CHECK(d.run({"add", "-rh", "x.example"}).code == 2);  // no -d, -u or -f
-  CHECK(d.run({"add", "-d", "tmail.io"}).code == 2);    // no -rh
+  CHECK(d.run({"add", "-d", "tmail.io"}).code == 2);  // no -rh
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-p", "0"}).code == 2);
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "-rp", "99999"}).code == 2);
   CHECK(d.run({"add", "-d", "tmail.io", "-rh", "x", "--bogus", "1"}).code == 2);
@@ -456,16 +474,429 @@ TEST_CASE("explain --no-dns: rule, route, TLS, AUTH and the pairs in order", "[a
   CHECK(d.run({"explain", "--no-dns", "example.com"}).code == 2);
 }
 
+// --- add without -d (issue 14) ------------------------------------------
+
+TEST_CASE("add: no -d, -u or -f is the default rule *;*, and it stays last", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-rh", "smarthost.example"});
+  CHECK(d.read("routes") == "default;;smarthost.example;;\n");
+  CHECK(d.read("routemap") == "*;*;default\n");
+  // The same selector as -d '*': both join the route.
+  d.ok({"add", "-rh", "backup.example", "-p", "2"});
+  d.ok({"add", "-d", "*", "-rh", "third.example", "-p", "3"});
+  CHECK(d.read("routes") == "default;;smarthost.example&backup.example&third.example;;\n");
+  // More specific selectors added later go before it (SPEC §11, seed 000).
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io"});
+  d.ok({"add", "-u", "toorop@tmail.io", "-rh", "premium.tmail.io"});
+  d.ok({"add", "-u", "tmail.io", "-d", "x.org", "-rh", "xo.tmail.io"});
+  CHECK(d.read("routemap") ==
+        "tmail.io;x.org;from_tmail.io_to_x.org\n"
+        "toorop@tmail.io;*;from_toorop_at_tmail.io\n"
+        "*;tmail.io;to_tmail.io\n"
+        "*;*;default\n");
+  CHECK(d.run({"list"}).out.find("6 - Destination host: * - Priority: 3 - Local IPs: default - "
+                                 "Remote host: third.example:25 - Route: default\n") !=
+        std::string::npos);
+  CHECK(d.run({"check"}).code == 0);
+}
+
+// --- route options (SPEC §3.1 OPTIONS) -----------------------------------
+
+TEST_CASE("edit_options: keys keep their place, new ones are appended, default removes",
+          "[admin]") {
+  struct Case {
+    std::string field;
+    qr::OptionList changes;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"", {{"tls", "verify"}}, "tls=verify"},
+      {"", {{"tls", "verify"}, {"helo", "ptr"}}, "tls=verify,helo=ptr"},
+      {"helo=ptr", {{"tls", "may"}}, "helo=ptr,tls=may"},
+      {"tls=may,helo=ptr", {{"tls", "encrypt"}}, "tls=encrypt,helo=ptr"},
+      {"tls=may,helo=ptr", {{"tls", "default"}}, "helo=ptr"},
+      {"tls=may", {{"tls", "default"}}, ""},
+      {"", {{"auth-cleartext", "default"}}, ""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.field);
+    CHECK(qr::edit_options(c.field, c.changes) == c.expected);
+  }
+}
+
+TEST_CASE("add: --tls, --helo and --auth-cleartext write the route's options", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "--auth-cleartext", "yes", "--tls=verify",
+        "--helo", "ptr"});
+  // In one order whatever the order given: tls, helo, auth-cleartext.
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;mail.tmail.io;;;tls=verify,helo=ptr,auth-cleartext=yes\n");
+  CHECK(d.run({"list"}).out ==
+        "1 - Destination host: tmail.io - Priority: 1 - Local IPs: default - Remote host: "
+        "mail.tmail.io:25 - Options: tls=verify,helo=ptr,auth-cleartext=yes - Route: "
+        "to_tmail.io\n");
+  SECTION("an add without options joins the route as it is") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "alt.tmail.io", "-p", "2"});
+    CHECK(d.read("routes") ==
+          "to_tmail.io;;mail.tmail.io&alt.tmail.io;;;tls=verify,helo=ptr,auth-cleartext=yes\n");
+  }
+  SECTION("the same option joins") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "alt.tmail.io", "--tls", "verify"});
+    CHECK(d.read("routes") ==
+          "to_tmail.io;;mail.tmail.io|alt.tmail.io;;;tls=verify,helo=ptr,auth-cleartext=yes\n");
+  }
+  SECTION("another value is refused and names set") {
+    Output o = d.run({"add", "-d", "tmail.io", "-rh", "alt.tmail.io", "--tls", "may"});
+    CHECK(o.code == 1);
+    CHECK(o.err.find("has tls=verify; this add asks for tls=may") != std::string::npos);
+    CHECK(o.err.find("qmail-routes set ID --tls may") != std::string::npos);
+    CHECK(d.read("routes") ==
+          "to_tmail.io;;mail.tmail.io;;;tls=verify,helo=ptr,auth-cleartext=yes\n");
+  }
+  SECTION("with credentials, in the sixth field after them") {
+    d.ok({"add", "-d", "x.org", "-rh", "relay.x.org", "-rp", "587", "-rl", "u", "-rpwd", "p",
+          "--tls", "encrypt"});
+    CHECK(d.read("routes").find("to_x.org;;relay.x.org:587;u;p;tls=encrypt\n") !=
+          std::string::npos);
+    CHECK(d.run({"check"}).code == 0);
+  }
+}
+
+TEST_CASE("add: bad option values are refused in the parser's words", "[admin]") {
+  struct Case {
+    std::vector<std::string> option;
+    int code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"--tls", "maybe"}, 1, "bad value 'maybe' for option 'tls' (none, may, encrypt or verify)"},
+      {{"--helo", "bad name"}, 1, "bad value 'bad name' for option 'helo'"},
+      {{"--helo", "a,tls=none"}, 1, "no ',' or ';'"},
+      {{"--auth-cleartext", "perhaps"}, 1, "bad value 'perhaps' for option 'auth-cleartext'"},
+      {{"--tls", "default"}, 1, "bad value 'default'"},  // only set removes options
+      {{"--tls"}, 2, "--tls needs a value"},
+      {{"--tls", "may", "--tls", "none"}, 2, "--tls given twice"},
+      {{"--port", "25"}, 2, "unknown argument '--port'"},
+  };
+  for (const Case& c : cases) {
+    ControlDir d;
+    std::vector<std::string> args = {"add", "-d", "tmail.io", "-rh", "mail.tmail.io"};
+    args.insert(args.end(), c.option.begin(), c.option.end());
+    Output o = d.run(args);
+    INFO(c.option[0] << " -> " << o.err);
+    CHECK(o.code == c.code);
+    CHECK(o.err.find(c.says) != std::string::npos);
+    CHECK_FALSE(d.exists("routes"));
+  }
+}
+
+TEST_CASE("set: change, add and remove the options of an entry's route", "[admin]") {
+  ControlDir d;
+  d.ok({"add", "-d", "tmail.io", "-rh", "a.tmail.io", "-p", "1"});
+  d.ok({"add", "-d", "tmail.io", "-rh", "b.tmail.io", "-p", "2"});
+  d.ok({"add", "-d", "x.org", "-rh", "c.x.org"});
+  const std::string other = "to_x.org;;c.x.org;;\n";
+
+  Output o = d.run({"set", "2", "--tls", "encrypt"});
+  CHECK(o.code == 0);
+  CHECK(o.out == "route to_tmail.io (entries 1, 2): options tls=encrypt (were none)\n");
+  CHECK(d.read("routes") == "to_tmail.io;;a.tmail.io&b.tmail.io;;;tls=encrypt\n" + other);
+
+  d.ok({"set", "1", "--helo", "out.example.org", "--tls=verify"});
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;a.tmail.io&b.tmail.io;;;tls=verify,helo=out.example.org\n" + other);
+  CHECK(d.run({"list"}).out.find("Remote host: b.tmail.io:25 - Options: "
+                                 "tls=verify,helo=out.example.org - Route: to_tmail.io\n") !=
+        std::string::npos);
+
+  d.ok({"set", "1", "--tls", "default"});
+  CHECK(d.read("routes") == "to_tmail.io;;a.tmail.io&b.tmail.io;;;helo=out.example.org\n" + other);
+  // The last option gone: the line is back to five fields.
+  o = d.run({"set", "1", "--helo", "default", "--auth-cleartext", "default"});
+  CHECK(o.out == "route to_tmail.io (entries 1, 2): options none (were helo=out.example.org)\n");
+  CHECK(d.read("routes") == "to_tmail.io;;a.tmail.io&b.tmail.io;;\n" + other);
+  o = d.run({"set", "3", "--auth-cleartext", "no"});
+  CHECK(d.read("routes") ==
+        "to_tmail.io;;a.tmail.io&b.tmail.io;;\nto_x.org;;c.x.org;;;auth-cleartext=no\n");
+  CHECK(d.run({"check"}).code == 0);
+}
+
+TEST_CASE("set: what is refused changes nothing", "[admin]") {
+  ControlDir d;
+  d.write("routes", "relay;;r1.example;;\nsolo;;s.example;;\n");
+  d.write("routemap", "*;a.example;relay\n*;b.example;relay\n*;c.example;solo\n");
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"set"}, 2, "needs one ID"},
+      {{"set", "3"}, 2, "nothing to set"},
+      {{"set", "x", "--tls", "may"}, 2, "bad ID 'x'"},
+      {{"set", "3", "4", "--tls", "may"}, 2, "needs one ID"},
+      {{"set", "3", "-rh", "x"}, 2, "unknown argument '-rh'"},
+      {{"set", "9", "--tls", "may"}, 1, "no entry 9 (qmail-routes list numbers them 1 to 3)"},
+      {{"set", "3", "--tls", "maybe"}, 1, "bad value 'maybe' for option 'tls'"},
+      {{"set", "1", "--tls", "verify"}, 1, "route relay is used by several routemap lines"},
+  };
+  for (const Case& c : cases) {
+    Output o = d.run(c.args);
+    INFO(o.err);
+    CHECK(o.code == c.code);
+    CHECK(o.err.find(c.says) != std::string::npos);
+  }
+  CHECK(d.read("routes") == "relay;;r1.example;;\nsolo;;s.example;;\n");
+  d.ok({"set", "3", "--tls", "none"});
+  CHECK(d.read("routes") == "relay;;r1.example;;\nsolo;;s.example;;;tls=none\n");
+}
+
+// --- who may read the control files (issue 14) ----------------------------
+
+TEST_CASE("may: owner, group and other bits against the account", "[admin][perms]") {
+  using qr::Need;
+  const qr::Account qmailr{"qmailr", 991, 995, "qmail", {995, 50}};
+  struct Case {
+    qr::Inode inode;
+    Need need;
+    bool expected;
+    const char* why;
+  };
+  const std::vector<Case> cases = {
+      {{0, 0, S_IFREG | 0600}, Need::Read, false, "root's private file"},
+      {{0, 0, S_IFREG | 0644}, Need::Read, true, "every user may read"},
+      {{0, 995, S_IFREG | 0640}, Need::Read, true, "group qmail"},
+      {{0, 50, S_IFREG | 0640}, Need::Read, true, "a supplementary group"},
+      {{0, 995, S_IFREG | 0604}, Need::Read, false, "a member gets the group bits, not other's"},
+      {{991, 0, S_IFREG | 0400}, Need::Read, true, "the owner"},
+      {{991, 995, S_IFREG | 0044}, Need::Read, false, "the owner gets the owner bits only"},
+      {{0, 0, S_IFDIR | 0755}, Need::Search, true, "a usual directory"},
+      {{0, 0, S_IFDIR | 0754}, Need::Search, false, "read without search"},
+      {{0, 995, S_IFDIR | 0710}, Need::Search, true, "search through group qmail"},
+      {{0, 0, S_IFDIR | 0700}, Need::Search, false, "root's private directory"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.why);
+    CHECK(qr::may(qmailr, c.inode, c.need) == c.expected);
+  }
+  const qr::Account root{"root", 0, 0, "root", {0}};
+  CHECK(qr::may(root, {991, 995, S_IFREG | 0000}, Need::Read));
+  CHECK(qr::may(root, {991, 995, S_IFDIR | 0000}, Need::Search));
+}
+
+TEST_CASE("fix_command: the least change that lets qmailr read, secrets kept private",
+          "[admin][perms]") {
+  using qr::Need;
+  const qr::Account qmailr{"qmailr", 991, 995, "qmail", {995}};
+  struct Case {
+    qr::Inode inode;
+    Need need;
+    bool secret;
+    std::string path, expected;
+  };
+  const std::string r = "/var/qmail/control/routes";
+  const std::vector<Case> cases = {
+      {{0, 0, S_IFREG | 0600}, Need::Read, true, r, "chgrp qmail " + r + " && chmod 0640 " + r},
+      {{0, 0, S_IFREG | 0644},
+       Need::Read,
+       true,
+       r,  // qmailr reads it only as "other"
+       "chgrp qmail " + r + " && chmod 0640 " + r},
+      {{0, 995, S_IFREG | 0644}, Need::Read, true, r, "chmod 0640 " + r},
+      {{0, 995, S_IFREG | 0600}, Need::Read, true, r, "chmod 0640 " + r},
+      {{991, 0, S_IFREG | 0200}, Need::Read, true, r, "chmod 0600 " + r},
+      {{0, 0, S_IFREG | 0600}, Need::Read, false, "/q/control/me", "chmod 0644 /q/control/me"},
+      {{0, 995, S_IFREG | 0600}, Need::Read, false, "/q/control/me", "chmod 0640 /q/control/me"},
+      {{0, 0, S_IFDIR | 0700}, Need::Search, false, "/q/control", "chmod 0755 /q/control"},
+      {{0, 995, S_IFDIR | 0700}, Need::Search, false, "/q/control", "chmod 0750 /q/control"},
+      {{0, 0, S_IFDIR | 01700}, Need::Search, false, "/q/tmp", "chmod 1755 /q/tmp"},
+      {{0, 0, S_IFREG | 0600},
+       Need::Read,
+       false,
+       "/q/my control/me",
+       "chmod 0644 '/q/my control/me'"},
+      {{0, 0, S_IFREG | 0600}, Need::Read, false, "/q/it's", "chmod 0644 '/q/it'\\''s'"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.path << " " << std::oct << c.inode.mode);
+    CHECK(qr::fix_command(c.path, c.inode, qmailr, c.need, c.secret) == c.expected);
+  }
+}
+
+namespace {
+
+std::string owner_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  const passwd* pw = ::getpwuid(st.st_uid);
+  const group* gr = ::getgrgid(st.st_gid);
+  return std::string(pw ? pw->pw_name : "?") + ":" + (gr ? gr->gr_name : "?");
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("check --as: what the user cannot read or search, with the command that fixes it",
+          "[admin][perms]") {
+  std::optional<qr::Account> nobody = qr::find_account("nobody");
+  if (!nobody || ControlDir::me() == "nobody") {
+    WARN("no user nobody, or running as nobody: skipped");
+    return;
+  }
+  ControlDir d;
+  const std::string& dir = d.path();
+  fs::permissions(dir, fs::perms(0755));
+  d.write("routes", "r;;relay.example;;\n");
+  d.write("routemap", "*;*;r\n");
+  fs::permissions(dir + "/routes", fs::perms(0644));
+  fs::permissions(dir + "/routemap", fs::perms(0644));
+  fs::permissions(dir + "/me", fs::perms(0644));
+  CHECK(d.run({"check", "--as", "nobody"}).out == "");
+
+  // The case of issue 14: routes 0600 root, every delivery deferred.
+  fs::permissions(dir + "/routes", fs::perms(0600));
+  Output o = d.run({"check", "--as=nobody"});
+  CHECK(o.code == 1);
+  CHECK(o.out == "control/routes: nobody cannot read it (0600 " + owner_of(dir + "/routes") +
+                     "): chgrp " + nobody->group + " " + dir + "/routes && chmod 0640 " + dir +
+                     "/routes\n");
+  // The command it prints is the fix.
+  REQUIRE(std::system(
+              ("chgrp " + nobody->group + " " + dir + "/routes && chmod 0640 " + dir + "/routes")
+                  .c_str()) == 0);
+  CHECK(d.run({"check", "--as", "nobody"}).out == "");
+
+  // Directories: control itself, tlshosts/ and notlshosts/, and a CA file.
+  fs::create_directory(dir + "/tlshosts");
+  fs::create_directory(dir + "/notlshosts");
+  d.write("tlshosts/mx.example.com.pem", "x\n");
+  d.write("notlshosts/mx.example.net", "");
+  fs::permissions(dir + "/tlshosts", fs::perms(0700));
+  fs::permissions(dir + "/notlshosts", fs::perms(0700));
+  fs::permissions(dir + "/tlshosts/mx.example.com.pem", fs::perms(0600));
+  fs::permissions(dir + "/notlshosts/mx.example.net", fs::perms(0600));  // never read: fine
+  fs::permissions(dir, fs::perms(0711));                                 // search is enough
+  o = d.run({"check", "--as", "nobody"});
+  CHECK(o.out == "control/tlshosts: nobody cannot search it (0700 " + owner_of(dir) +
+                     "): chmod 0755 " + dir + "/tlshosts\n" +
+                     "control/tlshosts/mx.example.com.pem: nobody cannot read it (0600 " +
+                     owner_of(dir) + "): chmod 0644 " + dir + "/tlshosts/mx.example.com.pem\n" +
+                     "control/notlshosts: nobody cannot search it (0700 " + owner_of(dir) +
+                     "): chmod 0755 " + dir + "/notlshosts\n");
+
+  // A directory on the way to control/.
+  fs::create_directories(dir + "/q/control");
+  d.write("q/control/me", "mail.example.org\n");
+  fs::permissions(dir + "/q", fs::perms(0700));
+  fs::permissions(dir + "/q/control", fs::perms(0755));
+  fs::permissions(dir + "/q/control/me", fs::perms(0644));
+  o = run_command({"check", "--as", "nobody"}, dir + "/q/control");
+  CHECK(o.out == dir + "/q: nobody cannot search it (0700 " + owner_of(dir) + "): chmod 0755 " +
+                     dir + "/q\n");
+}
+
+TEST_CASE("check: a password every user can read; a user that does not exist is a note",
+          "[admin][perms]") {
+  ControlDir d;
+  const std::string routes = d.path() + "/routes";
+  d.write("routes", "r;;relay.example;u;s3cret\n");
+  d.write("routemap", "*;*;r\n");
+  fs::permissions(routes, fs::perms(0644));
+  // check runs --as the test's own user, the file's owner: chmod alone.
+  Output o = d.run({"check"});
+  CHECK(o.code == 1);
+  CHECK(o.out == "control/routes: holds a password or key and every user can read it (0644 " +
+                     owner_of(routes) + "): chmod 0640 " + routes + "\n");
+  CHECK(o.out.find("s3cret") == std::string::npos);
+
+  fs::permissions(routes, fs::perms(0640));
+  CHECK(d.run({"check"}).out == "");
+  // No password: nothing to hide.
+  d.write("routes", "r;;relay.example;;\n");
+  fs::permissions(routes, fs::perms(0644));
+  CHECK(d.run({"check"}).out == "");
+  // The AUTH patch's credentials in smtproutes count too.
+  d.write("smtproutes", "example.com:relay.example:587|user|pass\n");
+  fs::permissions(d.path() + "/smtproutes", fs::perms(0644));
+  o = d.run({"check"});
+  CHECK(o.out.rfind("control/smtproutes: holds a password or key and every user can read it", 0) ==
+        0);
+  fs::remove(d.path() + "/smtproutes");
+
+  // No such user: a note on stderr, the rest of the check still done.
+  o = d.run({"check", "--as", "no-such-user-qr"});
+  CHECK(o.code == 0);
+  CHECK(o.out == "");
+  CHECK(o.err.find("note: there is no user no-such-user-qr here") != std::string::npos);
+  d.write("routes", "r;;relay.example;u;s3cret\n");
+  o = d.run({"check", "--as", "no-such-user-qr"});
+  CHECK(o.code == 1);
+  CHECK(o.out == "control/routes: holds a password or key and every user can read it (0644 " +
+                     owner_of(routes) + "): chmod 0640 " + routes + "\n");
+
+  CHECK(d.run({"check", "--as"}).code == 2);
+  CHECK(d.run({"check", "--as="}).code == 2);
+  CHECK(d.run({"check", "extra"}).code == 2);
+}
+
+// --- the mode of a new routes file (issue 11) -----------------------------
+
+TEST_CASE("a new routes file is 0640 with group qmail; an edit never widens a mode",
+          "[admin][perms]") {
+  CHECK(qr::new_file_mode("routes").mode == 0640);
+  CHECK(qr::new_file_mode("routes").group == "qmail");
+  CHECK(qr::new_file_mode("routemap").mode == 0644);
+  CHECK(qr::new_file_mode("routemap").group.empty());
+
+  ControlDir d;
+  SECTION("new files") {
+    d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rl", "u", "-rpwd", "secret"});
+    CHECK(mode_of(d.path() + "/routes") == 0640);
+    CHECK(mode_of(d.path() + "/routemap") == 0644);
+    const group* qmail = ::getgrnam("qmail");
+    if (qmail && ::geteuid() == 0) {
+      struct stat st {};
+      REQUIRE(::stat((d.path() + "/routes").c_str(), &st) == 0);
+      CHECK(st.st_gid == qmail->gr_gid);
+    } else {
+      WARN("no group qmail, or not root: the group of a new routes file is not checked");
+    }
+  }
+  SECTION("an existing 0600 file stays 0600") {
+    d.write("routes", "# mine\n");
+    fs::permissions(d.path() + "/routes", fs::perms(0600));
+    d.ok({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rl", "u", "-rpwd", "secret"});
+    CHECK(mode_of(d.path() + "/routes") == 0600);
+  }
+  SECTION("an existing 0644 file keeps its mode, and add warns about the password") {
+    d.write("routes", "# mine\n");
+    fs::permissions(d.path() + "/routes", fs::perms(0644));
+    Output o = d.run({"add", "-d", "tmail.io", "-rh", "mail.tmail.io", "-rl", "u", "-rpwd", "pw"});
+    CHECK(o.code == 0);
+    CHECK(mode_of(d.path() + "/routes") == 0644);
+    CHECK(o.err.find("qmail-routes: warning: control/routes: holds a password or key and every "
+                     "user can read it (0644") != std::string::npos);
+    CHECK(o.err.find("chmod 0640 " + d.path() + "/routes") != std::string::npos);
+  }
+}
+
 TEST_CASE("--help for the tool and each command", "[admin]") {
   ControlDir d;
   CHECK(d.run({"--help"}).out.find("usage: qmail-routes COMMAND") == 0);
-  for (const char* cmd : {"check", "explain", "list", "add", "del"}) {
+  for (const char* cmd : {"check", "explain", "list", "add", "set", "del"}) {
     Output o = d.run({cmd, "--help"});
     INFO(cmd);
     CHECK(o.code == 0);
     CHECK(o.out.find(std::string("usage: qmail-routes ") + cmd) == 0);
   }
   CHECK(d.run({"add", "--help"}).out.find("--remotePasswd") != std::string::npos);
+  CHECK(d.run({"add", "--help"}).out.find("--auth-cleartext yes|no") != std::string::npos);
+  CHECK(d.run({"check", "--help"}).out.find("--as USER") != std::string::npos);
   CHECK(d.run({"frobnicate"}).code == 2);
   CHECK(d.run({}).code == 2);
 }
