@@ -39,14 +39,17 @@ notqmail_users() {
   fi
   local g i u
   for g in "${groups[@]}"; do
-    getent group "$g" >/dev/null || groupadd -r "$g" || return 1
+    # A concurrent run may have made it meanwhile: look again on failure.
+    getent group "$g" >/dev/null || groupadd -r "$g" ||
+      getent group "$g" >/dev/null || return 1
   done
   for i in 0 1 2 4 5 6 7; do # 3 is the owner of the binaries: root
     u=${users[i]}
     id -u "$u" >/dev/null 2>&1 && continue
     g=${groups[1]}
     ((i >= 5)) && g=${groups[0]}
-    useradd -r -M -g "$g" -d /nonexistent -s /usr/sbin/nologin "$u" || return 1
+    useradd -r -M -g "$g" -d /nonexistent -s /usr/sbin/nologin "$u" ||
+      id -u "$u" >/dev/null 2>&1 || return 1
   done
 }
 
