@@ -5,9 +5,11 @@
 set -e
 # libfmt-dev: qmail-routes' output (not qmail-remote's). clang and its
 # runtime: the fuzz targets (make fuzz). time: /usr/bin/time measures peak
-# memory in the hostile-server tests.
+# memory in the hostile-server tests. gcc: the end-to-end test (t_qmail.sh)
+# compiles notqmail, plain C; iproute2 (ip) and procps (ps): it runs in its
+# own network namespace and stops qmail's daemons by PID.
 PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp
-python3 clang libclang-rt-14-dev time"
+python3 clang libclang-rt-14-dev time gcc iproute2 procps"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -13,7 +13,8 @@
 # tlsport=PORT, auth=off|on|required, pipelining=on|off, size=BYTES,
 # greeting=220|421|554, ehlo=ok|reject, chunking=on|off, smtputf8=on|off,
 # hostname=NAME, delay_STAGE=SECONDS (connect helo mail rcpt predata data),
-# accept_max=N (smtp_accept_max), backlog=N (smtp_connect_backlog).
+# accept_max=N (smtp_accept_max), backlog=N (smtp_connect_backlog),
+# deferflag=on (451 to every RCPT while the file exim_deferflag NAME exists).
 #
 # Every server applies the same fixed rules: recipients whose local part
 # starts with reject550 / defer451 / full552 get that code at RCPT,
@@ -33,6 +34,9 @@ EXIM_STARTED=()
 exim_dir() { printf '%s/exim-%s\n' "$IT_TMP" "$1"; }
 exim_store() { printf '%s/exim-%s/store\n' "$IT_TMP" "$1"; }
 exim_logfile() { printf '%s/exim-%s/log/mainlog\n' "$IT_TMP" "$1"; }
+# With deferflag=on: while this file exists, the server "is broken" (451 to
+# every RCPT); remove it and the server is fixed, with no restart.
+exim_deferflag() { printf '%s/exim-%s/defer451\n' "$IT_TMP" "$1"; }
 
 # Exim runs as Debian-exim after accepting a connection: every directory
 # on the way to its files must be searchable by it.
@@ -118,7 +122,7 @@ exim_start() {
   fi
   local tls=off cert=mx1.test tlsport="" auth=off pipelining=on size=0
   local greeting=220 ehlo=ok chunking=on smtputf8=on hostname=mx1.test
-  local accept_max=100 backlog=20
+  local accept_max=100 backlog=20 deferflag=off
   local -A delay=([connect]=0 [helo]=0 [mail]=0 [rcpt]=0 [predata]=0 [data]=0)
   local opt key val
   for opt in "$@"; do
@@ -137,6 +141,7 @@ exim_start() {
       hostname) hostname=$val ;;
       accept_max) accept_max=$val ;;
       backlog) backlog=$val ;;
+      deferflag) deferflag=$val ;;
       delay_*)
         if [[ -z ${delay[${key#delay_}]+x} ]]; then
           echo "exim_start: unknown delay stage: $opt" >&2
@@ -343,6 +348,9 @@ $([[ $auth == required ]] && printf '%s\n' \
 
 acl_rcpt:
   warn delay = ${delay[rcpt]}s
+$([[ $deferflag == on ]] && printf '%s\n' \
+  "  defer condition = \${if exists{$(exim_deferflag "$name")}}" \
+  '       message = 451 4.3.0 test sink is broken for now, try again later')
   deny local_parts = ^reject550
        message = 550 5.1.1 recipient rejected by test sink
   defer local_parts = ^defer451
