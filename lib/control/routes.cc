@@ -110,6 +110,7 @@ Result<RouteOptions> parse_options(std::string_view text) {
                    ")"};
     };
     if (key == "tls") {
+      opt.tls_set = true;
       if (value == "none")
         opt.tls = TlsPolicy::None;
       else if (value == "may")

@@ -120,7 +120,8 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
   if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), o.ciphers.c_str()) != 1) {
-    return Error{"tlsclientciphers \"" + o.ciphers + "\": " + openssl_reason("no cipher match")};
+    return Error{"control/tlsclientciphers: OpenSSL takes no cipher from \"" + o.ciphers +
+                 "\": " + openssl_reason("no cipher match")};
   }
   if (!o.client_cert.empty()) {
     const char* f = o.client_cert.c_str();
@@ -190,6 +191,13 @@ std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::s
 }
 
 }  // namespace
+
+Status tls_prepare(const TlsOptions& options) {
+  ERR_clear_error();
+  auto ctx = context_for(options);
+  if (!ctx) return Error{ctx.error()};
+  return success();
+}
 
 Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& options,
                                                  unsigned timeout_s) {
