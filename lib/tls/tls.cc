@@ -228,8 +228,11 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     if (literal) {
       ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), host.c_str());
     } else {
-      // RFC 6125 §6.4.3: a wildcard only as the whole left-most label.
-      SSL_set_hostflags(ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      // RFC 6125 §6.4.3: a wildcard only as the whole left-most label. No
+      // subject CN fallback: RFC 9525 §6.3 (replacing RFC 6125) checks
+      // subjectAltName DNS-IDs only, and so does Postfix's smtp client.
+      SSL_set_hostflags(ssl.get(),
+                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       ok = SSL_set1_host(ssl.get(), host.c_str());
     }
     if (ok != 1) return Error{"cannot check TLS name " + host + ": " + openssl_reason("invalid")};
