@@ -77,6 +77,20 @@ class Walk {
   std::string route_name_line(char letter) const {
     return letter == 'D' ? "" : "route=" + sel_.route.name + "\n";
   }
+  // The failed attempts so far, one a line, capped at kMaxAttemptText.
+  std::string attempt_list(char letter) const {
+    std::string list;
+    for (const auto& f : failures_) {
+      std::string line = f.line;
+      if (letter != 'D') line.insert(f.at, f.from);
+      if (list.size() + line.size() + 1 > kMaxAttemptText) {
+        list += "...\n";
+        break;
+      }
+      list += line + "\n";
+    }
+    return list;
+  }
   void give_up();
 
   const Job& job_;
@@ -262,7 +276,12 @@ bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
     }
     if (skip_starttls && o.tls == "none") o.tls = "failed-plaintext";
     for (const auto& r : o.recipients) report_.recipient(r.letter, r.text);
-    report_.message(o.letter, o.text + route_line(t, local, o));
+    // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
+    // log shows the failover; a D (mailed to the sender) does not.
+    std::string tried;
+    if (o.letter != 'D' && !failures_.empty())
+      tried = "Failed before this attempt:\n" + attempt_list(o.letter);
+    report_.message(o.letter, o.text + route_line(t, local, o) + tried);
     return true;
   }
 }
@@ -277,17 +296,7 @@ void Walk::give_up() {
   } else {
     text = std::string(texts::kNoConnection);
   }
-  std::string list;
-  for (const auto& f : failures_) {
-    std::string line = f.line;
-    if (letter != 'D') line.insert(f.at, f.from);
-    if (list.size() + line.size() + 1 > kMaxAttemptText) {
-      list += "...\n";
-      break;
-    }
-    list += line + "\n";
-  }
-  report_.message(letter, text + list + route_name_line(letter));
+  report_.message(letter, text + attempt_list(letter) + route_name_line(letter));
 }
 
 void Walk::run() {
