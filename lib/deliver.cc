@@ -33,10 +33,6 @@ bool has_forbidden_byte(std::string_view a) {
   return a.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-bool file_exists(const std::string& path) {
-  return ::access(path.c_str(), F_OK) == 0;
-}
-
 // The walk itself: one object per run, so each step reads like SPEC §4.
 class Walk {
  public:
@@ -63,7 +59,9 @@ class Walk {
   SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
   std::string route_line(const Target& t, const std::optional<IpAddr>& local,
                          const SessionOutcome& o) const;
-  void note(std::string line) {
+  // One line of the attempt list. `from` (" from 192.0.2.7") names our
+  // local IP: it is left out of a D report (SPEC §10).
+  void note(std::string line, std::string from = "", size_t at = 0) {
     if (line.size() > kMaxAttemptLine) {
       line.resize(kMaxAttemptLine);
       line += "...";
@@ -71,7 +69,27 @@ class Walk {
     // One attempt, one line: a multi-line server reply is folded.
     for (char& c : line)
       if (c == '\n') c = ' ';
-    failures_.push_back(std::move(line));
+    at = std::min(at, line.size());
+    failures_.push_back({std::move(line), std::move(from), at});
+  }
+  // What a report about the whole run ends with: the route's name, except
+  // in a D report (SPEC §10: it is mailed to the sender).
+  std::string route_name_line(char letter) const {
+    return letter == 'D' ? "" : "route=" + sel_.route.name + "\n";
+  }
+  // The failed attempts so far, one a line, capped at kMaxAttemptText.
+  std::string attempt_list(char letter) const {
+    std::string list;
+    for (const auto& f : failures_) {
+      std::string line = f.line;
+      if (letter != 'D') line.insert(f.at, f.from);
+      if (list.size() + line.size() + 1 > kMaxAttemptText) {
+        list += "...\n";
+        break;
+      }
+      list += line + "\n";
+    }
+    return list;
   }
   void give_up();
 
@@ -83,7 +101,12 @@ class Walk {
   Selection sel_;
   std::unique_ptr<Resolver> resolver_;
   std::string resolver_error_;
-  std::vector<std::string> failures_;
+  struct Failure {
+    std::string line;  // "192.0.2.1:25 (mx.example): connection refused"
+    std::string from;  // " from 192.0.2.7", inserted at `at` in Z and K reports
+    size_t at = 0;
+  };
+  std::vector<Failure> failures_;
   size_t tried_ = 0, smtputf8_missing_ = 0;
 };
 
@@ -202,12 +225,13 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.user = r.user;
   s.pass = r.pass;
   s.auth_cleartext = r.options.auth_cleartext;
-  TlsChoice tls = tls_for(r.options.tls, dir_, t);
+  s.secrets = &report_.secrets();
+  TlsChoice tls = tls_for(r, control_.tls, t);
   s.tls = tls.policy;
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
-  if (file_exists(dir_ + "/clientcert.pem")) s.client_cert = dir_ + "/clientcert.pem";
-  if (auto c = read_control_value(dir_, "tlsclientciphers"); c && *c) s.ciphers = **c;
+  s.client_cert = control_.tls.client_cert;
+  s.ciphers = control_.tls.ciphers;
   return s;
 }
 
@@ -215,21 +239,24 @@ std::string Walk::route_line(const Target& t, const std::optional<IpAddr>& local
                              const SessionOutcome& o) const {
   std::string remote = t.host.empty() ? "[" + t.addr.str() + "]:" + std::to_string(t.port)
                                       : t.host + "[" + t.addr.str() + "]:" + std::to_string(t.port);
+  // SPEC §10: a D report is mailed to the sender; the route's name, our
+  // local IP and the AUTH mechanism are the administrator's business.
+  if (o.letter == 'D') return "remote=" + remote + " tls=" + o.tls + "\n";
   return "route=" + sel_.route.name + " local=" + (local ? local->str() : "default") +
          " remote=" + remote + " tls=" + o.tls + " auth=" + o.auth + "\n";
 }
 
 bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
-  std::string where = format_endpoint(t.addr, t.port) +
-                      (t.host.empty() ? "" : " (" + t.host + ")") + " from " +
-                      (local ? local->str() : "default");
+  const std::string where =
+      format_endpoint(t.addr, t.port) + (t.host.empty() ? "" : " (" + t.host + ")");
+  const std::string from = " from " + (local ? local->str() : "default");
   bool skip_starttls = false;
   for (;;) {
     ++tried_;
     ConnectFailure cf;
     auto fd = connect_tcp(t.addr, t.port, local, control_.timeoutconnect, &cf);
     if (!fd) {
-      note(where + ": " + cf.text);
+      note(where + ": " + cf.text, from, where.size());
       return false;
     }
     int raw = fd->get();
@@ -238,7 +265,7 @@ bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
     s.skip_starttls = skip_starttls;
     SessionOutcome o = run_session(conn, s, job_.envelope, job_.message);
     if (o.kind == SessionOutcome::Kind::NextPair) {
-      note(where + ": " + o.reason);
+      note(where + ": " + o.reason, from, where.size());
       if (o.smtputf8_missing) ++smtputf8_missing_;
       // SPEC §4: a failed `may` handshake is retried once on the same pair in plaintext.
       if (o.tls_failed_may && !skip_starttls) {
@@ -249,7 +276,12 @@ bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
     }
     if (skip_starttls && o.tls == "none") o.tls = "failed-plaintext";
     for (const auto& r : o.recipients) report_.recipient(r.letter, r.text);
-    report_.message(o.letter, o.text + route_line(t, local, o));
+    // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
+    // log shows the failover; a D (mailed to the sender) does not.
+    std::string tried;
+    if (o.letter != 'D' && !failures_.empty())
+      tried = "Failed before this attempt:\n" + attempt_list(o.letter);
+    report_.message(o.letter, o.text + route_line(t, local, o) + tried);
     return true;
   }
 }
@@ -264,24 +296,18 @@ void Walk::give_up() {
   } else {
     text = std::string(texts::kNoConnection);
   }
-  std::string list;
-  for (const auto& f : failures_) {
-    if (list.size() + f.size() + 1 > kMaxAttemptText) {
-      list += "...\n";
-      break;
-    }
-    list += f + "\n";
-  }
-  report_.message(letter, text + list + "route=" + sel_.route.name + "\n");
+  report_.message(letter, text + attempt_list(letter) + route_name_line(letter));
 }
 
 void Walk::run() {
   sel_ = select_route(control_, job_.host, job_.envelope.sender, job_.envelope.recipients.front());
+  // SPEC §1: the password never reaches a report, whatever echoes it.
+  report_.secrets().add(sel_.route.pass);
   Plan plan = make_plan(sel_.route, control_.default_ips, rng_);
   for (const auto& endpoint : plan.remotes) {
     Expansion x = expand(endpoint);
     if (x.verdict && (x.final || plan.remotes.size() == 1)) {
-      report_.message(x.verdict->first, x.verdict->second + "route=" + sel_.route.name + "\n");
+      report_.message(x.verdict->first, x.verdict->second + route_name_line(x.verdict->first));
       return;
     }
     for (const auto& t : x.targets) {

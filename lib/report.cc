@@ -21,11 +21,14 @@ std::string sanitize(std::string_view text) {
   return s;
 }
 
-std::string remote_said(std::string_view reply_text) {
-  if (reply_text.size() > ReplyParser::kMaxText)
+std::string remote_said(std::string_view reply_text, bool truncated) {
+  if (reply_text.size() > ReplyParser::kMaxText) {
     reply_text = reply_text.substr(0, ReplyParser::kMaxText);
+    truncated = true;
+  }
   std::string s = "Remote host said: ";
   s.append(reply_text);
+  if (truncated) s.append("...");
   if (s.back() != '\n') s.push_back('\n');
   return s;
 }
@@ -33,7 +36,7 @@ std::string remote_said(std::string_view reply_text) {
 void Report::recipient(char letter, std::string_view text) {
   if (finished_) return;
   out_.push_back(letter);
-  out_.append(sanitize(text));
+  out_.append(secrets_.redact(sanitize(text)));
   out_.push_back('\0');
 }
 
@@ -41,7 +44,7 @@ void Report::message(char letter, std::string_view text) {
   if (finished_) return;
   finished_ = true;
   out_.push_back(letter);
-  out_.append(sanitize(text));
+  out_.append(secrets_.redact(sanitize(text)));
   out_.push_back('\0');
   // One write of everything; a short write or EINTR is continued. Nothing else
   // can be done if qmail-rspawn has gone away.
@@ -88,6 +91,9 @@ std::string too_big(std::string_view host, size_t size, uint64_t limit) {
 }
 std::string no_such_domain(std::string_view domain) {
   return "Sorry, I couldn't find any host named " + std::string(domain) + ". (#5.1.2)\n";
+}
+std::string tls_config(std::string_view what) {
+  return "TLS cannot be set up here: " + std::string(what) + ". (#4.3.0)\n";
 }
 std::string null_mx(std::string_view domain) {
   return std::string(domain) + " does not accept mail (null MX). (#5.1.10)\n";

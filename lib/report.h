@@ -12,13 +12,17 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/redact.h"
+
 namespace qr {
 
 // Printable ASCII and LF stay; every other byte becomes '?'; CRs are dropped.
 std::string sanitize(std::string_view text);
 
-// "Remote host said: ..." for a server reply: codes kept, capped at 5000 bytes.
-std::string remote_said(std::string_view reply_text);
+// "Remote host said: ..." for a server reply: codes kept, capped at 5000
+// bytes; a reply that was cut (`truncated`, or longer than the cap) ends
+// with "..." (SPEC §10).
+std::string remote_said(std::string_view reply_text, bool truncated = false);
 
 class Report {
  public:
@@ -30,6 +34,9 @@ class Report {
   void message(char letter, std::string_view text);
 
   bool finished() const { return finished_; }
+  // Every text above passes these on its way out (SPEC §1): the walk adds
+  // the route's password, the AUTH exchange each line it sends.
+  Secrets& secrets() { return secrets_; }
   // The bytes as written (tests).
   const std::string& bytes() const { return out_; }
 
@@ -37,6 +44,7 @@ class Report {
   int fd_;
   bool finished_ = false;
   std::string out_;
+  Secrets secrets_;
 };
 
 // Every fixed text qmail-remote reports, in one table. Vanilla qmail's
@@ -76,6 +84,7 @@ std::string connection_died(std::string_view host);     // Z after the final dot
 std::string too_big(std::string_view host, size_t size, uint64_t limit);  // D (#5.3.4)
 std::string no_such_domain(std::string_view domain);                      // D (#5.1.2)
 std::string null_mx(std::string_view domain);                             // D (#5.1.10)
+std::string tls_config(std::string_view what);  // Z: a local TLS file is broken (SPEC §8)
 }  // namespace texts
 
 }  // namespace qr

@@ -20,9 +20,14 @@ std::string show_local(const std::optional<IpAddr>& local) {
 
 class Explainer {
  public:
-  Explainer(const Route& route, const std::string& dir, const ExplainRequest& req,
+  Explainer(const Route& route, const TlsFiles& tls_files, const ExplainRequest& req,
             Resolver* resolver, Rng& rng, const std::vector<IpAddr>& locals)
-      : route_(route), dir_(dir), req_(req), resolver_(resolver), rng_(rng), locals_(locals) {}
+      : route_(route),
+        tls_files_(tls_files),
+        req_(req),
+        resolver_(resolver),
+        rng_(rng),
+        locals_(locals) {}
 
   void add(const Endpoint& e) {
     if (!resolver_ && (e.is_mx || !e.ip)) return unresolved(e);
@@ -30,7 +35,7 @@ class Explainer {
       auto pairs = pair_attempts({t}, locals_);
       if (pairs.empty()) note(remote(t) + ": no local IP of its address family");
       for (const Attempt& a : pairs)
-        line(remote(a.target), tls_for(route_.options.tls, dir_, a.target), a.local);
+        line(remote(a.target), tls_for(route_, tls_files_, a.target), a.local);
     }
   }
   std::string text() const { return out_; }
@@ -53,8 +58,8 @@ class Explainer {
     if (!e.is_mx || e.port != 25) text += ":" + std::to_string(e.port);
     // An unresolved name has only its name for the per-host files; `mx`
     // has not even that, so the route's policy stands.
-    TlsChoice tls = e.is_mx ? TlsChoice{route_.options.tls, "", false}
-                            : tls_for(route_.options.tls, dir_, Target{e.host, IpAddr{}, e.port});
+    TlsChoice tls = e.is_mx ? TlsChoice{route_tls_policy(route_, false), "", false}
+                            : tls_for(route_, tls_files_, Target{e.host, IpAddr{}, e.port});
     if (locals_.empty()) return line(text, tls, std::nullopt);
     for (const IpAddr& l : locals_) line(text, tls, l);
   }
@@ -99,7 +104,7 @@ class Explainer {
   }
 
   const Route& route_;
-  const std::string& dir_;
+  const TlsFiles& tls_files_;
   const ExplainRequest& req_;
   Resolver* resolver_;
   Rng& rng_;
@@ -109,16 +114,19 @@ class Explainer {
 
 }  // namespace
 
-std::string explain(const Control& control, const std::string& dir, const ExplainRequest& req,
+std::string explain(const Control& control, const std::string& /*dir*/, const ExplainRequest& req,
                     Resolver* resolver, Rng& rng) {
   Selection sel = select_route(control, req.host, req.sender, req.recipient);
   const Route& r = sel.route;
   std::string out = "rule: " + sel.rule + "\n";
   out += "route: " + r.name + "\n";
-  out += std::string("tls: ") + tls_policy_name(r.options.tls) + "\n";
+  if (route_tls_default_changed(r))
+    out += "tls: verify to host names, encrypt to IP literals (USER/PASS and no tls=, SPEC §8)\n";
+  else
+    out += std::string("tls: ") + tls_policy_name(route_tls_policy(r, false)) + "\n";
   out += "auth: " + (r.user.empty() ? std::string("no") : "yes (user " + r.user + ")") + "\n";
   Plan plan = make_plan(r, control.default_ips, rng);
-  Explainer x(r, dir, req, resolver, rng, plan.locals);
+  Explainer x(r, control.tls, req, resolver, rng, plan.locals);
   for (const Endpoint& e : plan.remotes) x.add(e);
   return out + x.text();
 }

@@ -1,4 +1,4 @@
-// load_control: every control file of SPEC §3 but the TLS ones, read once.
+// load_control: every control file of SPEC §3, read once.
 // Choices: an empty helohost (or me) counts as missing; an empty timeout file
 // is "not a number"; an empty defaultoutgoingip means the kernel's choice and
 // does not fall back to outgoingip (the administrator wrote the file). Only
@@ -91,6 +91,10 @@ Result<Control> load_control(const std::string& dir) {
     return parse_routemap(lines, c.routes);  // ROUTE names must exist (SPEC §3.2)
   };
   if (auto st = load_list(dir, "routemap", c.routemap, parse_map); !st) return Error{st.error()};
+
+  auto tls = load_tls_files(dir);
+  if (!tls) return Error{tls.error()};
+  c.tls = std::move(*tls);
 
   return c;
 }

@@ -7,6 +7,7 @@
 #include "lib/control/routemap.h"
 #include "lib/control/routes.h"
 #include "lib/control/smtproutes.h"
+#include "lib/control/tls_files.h"
 #include "lib/result.h"
 
 namespace qr {
@@ -19,9 +20,10 @@ struct Control {
   std::vector<Route> routes;
   std::vector<RouteMapEntry> routemap;
   std::vector<SmtpRoute> smtproutes;
+  TlsFiles tls;  // qmail-tls's files
 };
 
-// Reads every file of SPEC §3 (TLS files excepted) from `dir`. The first
+// Reads every file of SPEC §3 from `dir`. The first
 // problem found is the error, naming file and line.
 Result<Control> load_control(const std::string& dir);
 

@@ -128,6 +128,7 @@ Result<RouteOptions> parse_options(std::string_view text, bool has_credentials) 
           "has a bad value");
     };
     if (key == "tls") {
+      opt.tls_set = true;
       if (value == "none")
         opt.tls = TlsPolicy::None;
       else if (value == "may")

@@ -31,7 +31,8 @@ enum class TlsPolicy { None, May, Encrypt, Verify };
 
 struct RouteOptions {
   TlsPolicy tls = TlsPolicy::May;
-  std::string helo;  // empty: control/helohost
+  bool tls_set = false;  // tls= was written; else SPEC §8's default applies (route_tls_policy)
+  std::string helo;      // empty: control/helohost
   bool helo_ptr = false;
   bool auth_cleartext = false;
 };

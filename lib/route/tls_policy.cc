@@ -1,26 +1,27 @@
 #include "lib/route/tls_policy.h"
 
-#include <unistd.h>
-
-#include "lib/control/text.h"
-
 namespace qr {
 
-namespace {
-bool exists(const std::string& path) {
-  return ::access(path.c_str(), F_OK) == 0;
+TlsPolicy route_tls_policy(const Route& route, bool ip_literal) {
+  if (route.options.tls_set) return route.options.tls;
+  if (route.user.empty() || route.options.auth_cleartext) return TlsPolicy::May;
+  return ip_literal ? TlsPolicy::Encrypt : TlsPolicy::Verify;
 }
-}  // namespace
 
-TlsChoice tls_for(TlsPolicy route_policy, const std::string& control_dir, const Target& target) {
+bool route_tls_default_changed(const Route& route) {
+  return !route.options.tls_set && !route.user.empty() && !route.options.auth_cleartext;
+}
+
+TlsChoice tls_for(const Route& route, const TlsFiles& files, const Target& target) {
   TlsChoice c;
-  c.policy = route_policy;
-  const std::string name = target.host.empty() ? target.addr.str() : to_lower(target.host);
-  if (exists(control_dir + "/notlshosts/" + name)) {
-    c.policy = TlsPolicy::None;
-  } else if (std::string ca = control_dir + "/tlshosts/" + name + ".pem"; exists(ca)) {
+  const bool literal = target.host.empty();
+  c.policy = route_tls_policy(route, literal);
+  const std::string name = tls_host_key(literal ? target.addr.str() : target.host);
+  if (auto ca = files.ca_files.find(name); ca != files.ca_files.end()) {
     c.policy = TlsPolicy::Verify;
-    c.ca_file = ca;
+    c.ca_file = ca->second;
+  } else if (files.no_tls.count(name) != 0 && c.policy == TlsPolicy::May) {
+    c.policy = TlsPolicy::None;
   }
   if (target.port == 465) {
     c.implicit = true;

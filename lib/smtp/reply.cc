@@ -1,5 +1,7 @@
 #include "lib/smtp/reply.h"
 
+#include <algorithm>
+
 namespace qr {
 
 namespace {
@@ -52,6 +54,10 @@ ReplyParser::State ReplyParser::feed(std::string_view line) {
   // Keep the first kMaxText bytes, lines joined by LF (SPEC §1).
   std::string& text = reply_.text;
   if (lines_ > 1 && text.size() < kMaxText) text += '\n';
+  // Connection::read_line keeps kKeep bytes of a longer line: a line of that
+  // length may have been cut already. SPEC §10: a cut reply ends with "...".
+  if (line.size() >= Connection::kKeep || line.size() > kMaxText - std::min(text.size(), kMaxText))
+    reply_.truncated = true;
   if (text.size() < kMaxText) text.append(line.substr(0, kMaxText - text.size()));
   bool more = line.size() > 3 && line[3] == '-';
   return more ? State::More : State::Done;

@@ -10,9 +10,10 @@
 namespace qr {
 
 struct Reply {
-  int code = 0;      // 200..599
-  std::string text;  // every line as received, codes kept, CRs dropped, joined by
-                     // LF; at most kMaxText bytes kept
+  int code = 0;            // 200..599
+  std::string text;        // every line as received, codes kept, CRs dropped, joined by
+                           // LF; at most kMaxText bytes kept
+  bool truncated = false;  // text was cut at kMaxText (or a line at Connection::kKeep)
   // RFC 5321 §4.2.1: 2yz is completion; 3yz asks for more (only 354 to DATA
   // and 334 to AUTH are expected, and those are checked by value). Where a
   // command must be completed, a 3yz is an error, never acceptance.

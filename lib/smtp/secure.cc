@@ -6,7 +6,9 @@
 
 namespace qr {
 
-Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
+namespace {
+
+TlsOptions tls_options(const SessionSettings& s) {
   TlsOptions o;
   o.verify = s.tls == TlsPolicy::Verify;
   o.ca_file = s.ca_file;
@@ -15,7 +17,17 @@ Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
   o.host = s.tls_name.empty() ? s.peer : s.tls_name;
   o.client_cert = s.client_cert;
   o.ciphers = s.ciphers;
-  auto tls = tls_handshake(conn.fd(), o, conn.timeout());
+  return o;
+}
+
+}  // namespace
+
+Status prepare_tls(const SessionSettings& s) {
+  return tls_prepare(tls_options(s));
+}
+
+Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
+  auto tls = tls_handshake(conn.fd(), tls_options(s), conn.timeout());
   if (!tls) return Error{tls.error()};
   std::string used = (*tls)->version() + ":" + (*tls)->cipher();
   conn.set_stream(std::move(*tls));
@@ -31,24 +43,15 @@ std::string_view challenge(const Reply& r) {
   return t.size() > 4 ? t.substr(4) : std::string_view{};
 }
 
-// SPEC §1: no password and no part of the exchange in any report. A hostile
-// server could echo what we sent in its refusal, so such a text is withheld.
-std::string refusal(std::string_view mech, const Reply& r, const std::vector<std::string>& sent,
-                    std::string_view pass) {
-  std::string text = r.text;
-  bool echoes = !pass.empty() && text.find(pass) != std::string::npos;
-  for (const auto& s : sent) echoes = echoes || (!s.empty() && text.find(s) != std::string::npos);
-  if (echoes) text = std::to_string(r.code) + " [reply withheld: it repeats the credentials]";
-  return "AUTH " + std::string(mech) + " refused: " + text;
-}
-
 class Exchange {
  public:
   Exchange(Connection& c, const SessionSettings& s) : c_(c), s_(s) {}
 
   // Sends one line of the exchange; the reply, or why there is none.
-  Result<Reply> send(const std::string& line) {
-    sent_.push_back(line);
+  // `secret` is the part of the line that must never be reported: the
+  // whole line but for the AUTH command's own words.
+  Result<Reply> send(const std::string& line, std::string_view secret) {
+    if (s_.secrets != nullptr) s_.secrets->add(secret);
     c_.queue(line);
     c_.queue("\r\n");
     if (auto st = c_.flush(); !st) return Error{st.error()};
@@ -57,26 +60,28 @@ class Exchange {
   // Answers a 334 with `answer` (or "*" when the challenge was bad).
   Result<Reply> answer(const Result<std::string>& answer) {
     if (!answer) return cancel(answer.error());
-    return send(*answer);
+    return send(*answer, *answer);
   }
   // Sends "*": the exchange is over (RFC 4954 §4), whatever the server
   // says next; a 334 to the "*" gets nothing more, least of all a password.
   Result<Reply> cancel(std::string why) {
     cancelled_ = std::move(why);
-    return send(std::string(kAuthCancel));
+    return send(std::string(kAuthCancel), "");
   }
   Result<std::string> run(Mechanism m);
 
  private:
   Connection& c_;
   const SessionSettings& s_;
-  std::vector<std::string> sent_;
   std::string cancelled_;  // why "*" was sent; empty while the exchange goes on
 };
 
 Result<std::string> Exchange::run(Mechanism m) {
   const std::string name = mechanism_name(m);
-  auto r = send(auth_command(m, s_.user, s_.pass));
+  // "AUTH PLAIN <initial response>": the response is the secret.
+  const std::string command = auth_command(m, s_.user, s_.pass);
+  const size_t words = std::string_view("AUTH ").size() + name.size();
+  auto r = send(command, command.size() > words ? command.substr(words + 1) : "");
   // Each 334 gets the next answer: LOGIN's user then password, CRAM-MD5's
   // digest. PLAIN sent everything in its initial response (RFC 4616), so a
   // 334 to it is answered with "*".
@@ -93,7 +98,8 @@ Result<std::string> Exchange::run(Mechanism m) {
   }
   if (!r) return Error{"AUTH " + name + ": " + r.error()};
   if (!cancelled_.empty()) return Error{"AUTH " + name + " cancelled with *: " + cancelled_};
-  if (r->code != 235) return Error{refusal(name, *r, sent_, s_.pass)};
+  // The reply may echo what we sent: the report's filter withholds it.
+  if (r->code != 235) return Error{"AUTH " + name + " refused: " + r->text};
   return name;
 }
 

@@ -11,6 +11,10 @@
 
 namespace qr {
 
+// The TLS set-up that does not depend on the server (SPEC §8): an error is a
+// local configuration error naming its file.
+Status prepare_tls(const SessionSettings& settings);
+
 // The TLS handshake on the connection; on success the connection's stream is
 // TLS and the result is "VERSION:CIPHER" for the report.
 Result<std::string> start_tls(Connection& conn, const SessionSettings& settings);

@@ -55,7 +55,7 @@ class Session {
   // "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: ..."
   std::string said(std::string_view first, const Reply& r) {
     std::string t(first);
-    t += remote_said(r.text);
+    t += remote_said(r.text, r.truncated);
     return t;
   }
 
@@ -67,6 +67,14 @@ class Session {
     return std::string(step) + ": " + sanitize(r->text);
   }
 
+  // SPEC §8: a TLS set-up that fails here (tlsclientciphers, clientcert.pem,
+  // a CA file) fails on every pair, and is never a reason for plaintext.
+  std::optional<SessionOutcome> local_tls_error() {
+    auto st = prepare_tls(s_);
+    if (st) return std::nullopt;
+    quit();
+    return final('Z', texts::tls_config(st.error()));
+  }
   std::optional<SessionOutcome> greet();
   std::optional<SessionOutcome> hello();
   std::optional<SessionOutcome> secure();
@@ -127,6 +135,9 @@ std::optional<SessionOutcome> Session::secure() {
                        " but not offered");
     return std::nullopt;
   }
+  // Before STARTTLS, not before the look at the EHLO reply: plaintext to a
+  // server without STARTTLS costs no OpenSSL start-up.
+  if (auto o = local_tls_error()) return o;
   auto r = command("STARTTLS");
   if (lost(r)) return next_pair(lost_reason("STARTTLS", r));
   if (r->code != 220) {
@@ -159,6 +170,7 @@ std::optional<SessionOutcome> Session::login() {
 
 SessionOutcome Session::run() {
   if (s_.implicit_tls) {
+    if (auto o = local_tls_error()) return *o;
     auto hs = start_tls(conn_, s_);
     if (!hs) return next_pair("TLS handshake failed: " + hs.error());
     tls_active_ = true;

@@ -10,6 +10,7 @@
 
 #include "lib/control/routes.h"
 #include "lib/net/connection.h"
+#include "lib/redact.h"
 
 namespace qr {
 
@@ -30,6 +31,9 @@ struct SessionSettings {
   std::string ciphers;         // control/tlsclientciphers
   std::string user, pass;      // AUTH credentials; empty user: no AUTH
   bool auth_cleartext = false;
+  // Where each AUTH line sent is remembered, so that no report carries it
+  // (SPEC §1). May be null (tests).
+  Secrets* secrets = nullptr;
 };
 
 struct RecipientResult {

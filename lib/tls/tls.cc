@@ -120,7 +120,8 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
   if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), o.ciphers.c_str()) != 1) {
-    return Error{"tlsclientciphers \"" + o.ciphers + "\": " + openssl_reason("no cipher match")};
+    return Error{"control/tlsclientciphers: OpenSSL takes no cipher from \"" + o.ciphers +
+                 "\": " + openssl_reason("no cipher match")};
   }
   if (!o.client_cert.empty()) {
     const char* f = o.client_cert.c_str();
@@ -191,6 +192,13 @@ std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::s
 
 }  // namespace
 
+Status tls_prepare(const TlsOptions& options) {
+  ERR_clear_error();
+  auto ctx = context_for(options);
+  if (!ctx) return Error{ctx.error()};
+  return success();
+}
+
 Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& options,
                                                  unsigned timeout_s) {
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
@@ -220,8 +228,11 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     if (literal) {
       ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), host.c_str());
     } else {
-      // RFC 6125 §6.4.3: a wildcard only as the whole left-most label.
-      SSL_set_hostflags(ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      // RFC 6125 §6.4.3: a wildcard only as the whole left-most label. No
+      // subject CN fallback: RFC 9525 §6.3 (replacing RFC 6125) checks
+      // subjectAltName DNS-IDs only, and so does Postfix's smtp client.
+      SSL_set_hostflags(ssl.get(),
+                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       ok = SSL_set1_host(ssl.get(), host.c_str());
     }
     if (ok != 1) return Error{"cannot check TLS name " + host + ": " + openssl_reason("invalid")};

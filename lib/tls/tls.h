@@ -89,6 +89,13 @@ class TlsStream : public Stream {
   bool broken_ = false;  // a fatal error was seen: no close_notify
 };
 
+// Builds the client context for `options` now (it is kept for the
+// process's life, as tls_handshake's). Its errors are local configuration
+// errors, each naming its file: tlsclientciphers, clientcert.pem, a
+// tlshosts/ CA file, the system CA directory. SPEC §8: such an error is a
+// Z, never a reason to go on without TLS, so the session asks this first.
+Status tls_prepare(const TlsOptions& options);
+
 // Runs the client handshake on `fd` (a connected, non-blocking socket),
 // bounded in total by timeout_s. The first call initialises OpenSSL (SPEC
 // §8: not before TLS is used); client contexts are built once per distinct

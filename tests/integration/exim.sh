@@ -9,7 +9,7 @@
 #   exim_dir NAME / exim_store NAME / exim_logfile NAME
 #   exim_ca                                   make the test CA (exports TEST_CA)
 #
-# Options (see doc/TESTING.md): tls=off|on|wrongname|selfsigned, cert=HOST,
+# Options (see doc/TESTING.md): tls=off|on|wrongname|selfsigned|cnonly, cert=HOST,
 # tlsport=PORT, auth=off|on|required, pipelining=on|off, size=BYTES,
 # greeting=220|421|554, ehlo=ok|reject, chunking=on|off, smtputf8=on|off,
 # hostname=NAME, delay_STAGE=SECONDS (connect helo mail rcpt predata data),
@@ -70,17 +70,22 @@ exim_ca() {
 
 # exim_cert HOST: prints the path prefix of a certificate for HOST signed by
 # the test CA (PREFIX.crt, PREFIX.key); "selfsigned:HOST" makes a
-# self-signed one instead.
+# self-signed one instead, "cnonly:HOST" one that names HOST in its subject
+# CN only, with no subjectAltName (RFC 6125 §6.4.4 territory).
 exim_cert() {
-  local name=$1 ca="$IT_TMP/ca" self=""
+  local name=$1 ca="$IT_TMP/ca" self="" cnonly=""
   if [[ $name == selfsigned:* ]]; then
     self=1
     name=${name#selfsigned:}
+  elif [[ $name == cnonly:* ]]; then
+    cnonly=1
+    name=${name#cnonly:}
   fi
-  local prefix="$ca/${self:+self-}$name"
+  local prefix="$ca/${self:+self-}${cnonly:+cnonly-}$name"
   exim_ca || return 1
   if [[ ! -s $prefix.crt ]]; then
     local ext="subjectAltName=DNS:$name"
+    [[ -n $cnonly ]] && ext="subjectKeyIdentifier=hash"
     if [[ -n $self ]]; then
       openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$prefix.key.tmp" -out "$prefix.crt.tmp" -days 3650 \
@@ -156,7 +161,8 @@ exim_start() {
     off | on) ;;
     wrongname) cert=wrongname.invalid ;;
     selfsigned) cert=selfsigned:$cert ;;
-    *) echo "exim_start: tls=$tls: want off|on|wrongname|selfsigned" >&2; return 2 ;;
+    cnonly) cert=cnonly:$cert ;;
+    *) echo "exim_start: tls=$tls: want off|on|wrongname|selfsigned|cnonly" >&2; return 2 ;;
   esac
 
   exim_stop "$name" 2>/dev/null

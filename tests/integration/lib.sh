@@ -177,8 +177,13 @@ run_qmail_remote() {
   # A sanitizer build (make sanitize) reports to files: fd 2 is /dev/null.
   [[ -n ${ASAN_OPTIONS:-} ]] && env+=("ASAN_OPTIONS=$ASAN_OPTIONS")
   [[ -n ${UBSAN_OPTIONS:-} ]] && env+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
+  # QR_AS_USER=nobody runs it as that user, as qmail-rspawn runs it as
+  # qmailr: root reads every file, so EACCES cases need another user.
+  local as=()
+  [[ -n ${QR_AS_USER:-} ]] &&
+    as=(setpriv "--reuid=$QR_AS_USER" "--regid=$(id -g "$QR_AS_USER")" --clear-groups)
   t0=${EPOCHREALTIME/./}
-  env -i "${env[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$QR_BIN" "$@" \
+  env -i "${env[@]}" "${as[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$QR_BIN" "$@" \
     >"$QR_OUT" 2>"$QR_ERR"
   QR_RC=$?
   t1=${EPOCHREALTIME/./}

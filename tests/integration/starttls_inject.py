@@ -21,6 +21,14 @@ after --lifetime seconds, and each connection is cut after --conn-timeout.
            bytes arrive, a line of plain text instead of a ServerHello,
            and the connection is closed: a handshake that fails.
 
+--echo STAGE=TEMPLATE (auth, mail, rcpt, data, dot; repeatable): the reply
+at that stage is TEMPLATE, with Python escapes (\\r\\n) and these fields:
+{sent} the client's line (for auth: the PLAIN initial response), {pass}
+the password, {PASS} it in upper case, {crpass} it with a CR between each
+two characters. With --echo auth=..., AUTH PLAIN is answered by TEMPLATE
+whatever was sent (a server that echoes the credentials it refuses, or,
+with "235 ok", accepts them). A reply that does not end in CRLF gets one.
+
 --auth: mechanisms advertised in EHLO (PLAIN and LOGIN are checked against
 --user/--password; anything else is refused with 504). Every AUTH line and
 each step of the exchange is recorded as sent.
@@ -57,7 +65,12 @@ def parse_args():
     p.add_argument("--password", default="testpass-S3cret")
     p.add_argument("--lifetime", type=float, default=60)
     p.add_argument("--conn-timeout", type=float, default=10)
+    p.add_argument("--echo", action="append", default=[])
     a = p.parse_args()
+    a.echoes = {}
+    for e in a.echo:
+        stage, _, template = e.partition("=")
+        a.echoes[stage] = template.encode("latin-1").decode("unicode_escape")
     host, port = a.listen.rsplit(":", 1)
     if not host.startswith("127."):
         p.error("loopback addresses only")
@@ -132,6 +145,20 @@ def b64(text):
         return None
 
 
+def echo(c, a, stage, sent):
+    """Sends --echo STAGE's reply (True), or nothing (False)."""
+    if stage not in a.echoes:
+        return False
+    pw = a.password
+    text = (a.echoes[stage].replace("{sent}", sent.decode("latin-1"))
+            .replace("{pass}", pw).replace("{PASS}", pw.upper())
+            .replace("{crpass}", "\r".join(pw)))
+    if not text.endswith("\r\n"):
+        text += "\r\n"
+    c.send(text.encode("latin-1"))
+    return True
+
+
 def serve(c, a, n):
     rec = {"conn": n, "lines": [], "starttls": False, "after_220": None,
            "client_hello": False, "mail_after_starttls": False, "auth": [],
@@ -183,6 +210,10 @@ def serve(c, a, n):
                     c.send(b"334 \r\n")
                     resp = c.line() or b""
                     got(resp)
+                if echo(c, a, "auth", resp):
+                    if a.echoes["auth"].startswith("235"):
+                        rec["auth_ok"] = mech
+                    continue
                 d = b64(resp)
                 ok = d == b"\0" + a.user.encode() + b"\0" + a.password.encode()
             elif mech == "LOGIN":
@@ -204,8 +235,11 @@ def serve(c, a, n):
         elif verb == b"MAIL" or verb == b"RCPT":
             if rec["starttls"]:
                 rec["mail_after_starttls"] = True
-            c.send(b"250 2.1.0 ok\r\n")
+            if not echo(c, a, verb.decode().lower(), line):
+                c.send(b"250 2.1.0 ok\r\n")
         elif verb == b"DATA":
+            if echo(c, a, "data", line):
+                continue
             c.send(b"354 go ahead\r\n")
             body = []
             while True:
@@ -215,7 +249,8 @@ def serve(c, a, n):
                 if l == b".":
                     rec["delivered"] = True
                     rec["message"] = b"\n".join(body).decode("latin-1")
-                    c.send(b"250 2.0.0 accepted by scripted server\r\n")
+                    if not echo(c, a, "dot", l):
+                        c.send(b"250 2.0.0 accepted by scripted server\r\n")
                     break
                 body.append(l[1:] if l.startswith(b".") else l)
         elif verb == b"QUIT":

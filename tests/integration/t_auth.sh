@@ -25,7 +25,8 @@ printf 'From: s@example.org\nTo: r@dest.test\nSubject: auth\n\nbody line\n' >"$m
 
 # --- servers -------------------------------------------------------------
 A=$(alloc_ip) B=$(alloc_ip) CLEAR=$(alloc_ip) NOAUTH=$(alloc_ip) SMTPS=$(alloc_ip)
-PL=$(alloc_ip) LO=$(alloc_ip) P465=$(alloc_ip)
+PL=$(alloc_ip) LO=$(alloc_ip) P465=$(alloc_ip) CRAM=$(alloc_ip)
+ETOK=$(alloc_ip) ECR=$(alloc_ip) EUP=$(alloc_ip) EBAD=$(alloc_ip) EMAIL=$(alloc_ip) ERCPT=$(alloc_ip)
 started=1
 exim_start t31a "$A" 2525 tls=on auth=on || started=0
 exim_start t31b "$B" 2525 tls=on auth=on || started=0
@@ -37,7 +38,18 @@ exim_start t31p465 "$P465" 465 tls=off || started=0 # plaintext on port 465
 # Scripted servers (inject.sh) offering only the mechanisms named.
 script_start plainlogin "$PL" --user "$USER" --password "$PASS" --auth "PLAIN LOGIN" || started=0
 script_start loginonly "$LO" --user "$USER" --password "$PASS" --auth "LOGIN" || started=0
-if ((started)); then ok "setup: six Exims, two scripted servers"; else
+script_start cramonly "$CRAM" --auth "CRAM-MD5" || started=0
+# Servers that echo the credentials (see "no form of a secret" below).
+ECHO=(--user "$USER" --password "$PASS" --auth PLAIN)
+script_start etok "$ETOK" "${ECHO[@]}" --echo 'auth=535 5.7.8 bad credentials {sent}' || started=0
+script_start ecr "$ECR" "${ECHO[@]}" --echo 'auth=535 5.7.8 you sent {crpass}' || started=0
+script_start eup "$EUP" "${ECHO[@]}" --echo 'auth=535 5.7.8 password {PASS} is wrong' || started=0
+script_start ebad "$EBAD" "${ECHO[@]}" --echo 'auth=5x5 {sent}' || started=0
+script_start email "$EMAIL" "${ECHO[@]}" --echo 'auth=235 ok' \
+  --echo 'mail=553 5.7.1 password {pass} not allowed for this sender' || started=0
+script_start ercpt "$ERCPT" "${ECHO[@]}" --echo 'auth=235 ok' --echo 'rcpt=550 5.1.1 {PASS} unknown' ||
+  started=0
+if ((started)); then ok "setup: six Exims, nine scripted servers"; else
   fail "setup" "see above"
   summary
   exit
@@ -69,7 +81,7 @@ wait_for_store t31a 1
 check_match "PLAIN over TLS: Exim logged X= and A=PLAIN:testuser" \
   " P=esmtpsa .*X=TLS1\.[23]:.* A=PLAIN:testuser " "$(exim_received t31a)"
 
-deliver "CRAM-MD5 in cleartext" "c1;;$CLEAR:2525;$USER;$PASS;"
+deliver "CRAM-MD5 in cleartext" "c1;;$CLEAR:2525;$USER;$PASS;tls=may"
 check_match "CRAM-MD5 in cleartext: K, tls=none auth=CRAM-MD5" \
   "^K .*remote=\[$CLEAR\]:2525 tls=none auth=CRAM-MD5" "$final"
 wait_for_store t31clear 1
@@ -103,13 +115,13 @@ check_eq "LOGIN: the scripted server checked user and password" '"LOGIN"' \
 check_eq "LOGIN: delivered after it" true "$(script_field loginonly 1 delivered)"
 
 # --- PLAIN/LOGIN never in cleartext unless allowed ---------------------
-deliver "PLAIN/LOGIN offered without TLS" "n1;;$PL:2525&$A:2525;$USER;$PASS;"
+deliver "PLAIN/LOGIN offered without TLS" "n1;;$PL:2525&$A:2525;$USER;$PASS;tls=may"
 check_match "PLAIN/LOGIN only, no TLS: next pair (A gets it, over TLS)" \
   "^K .*remote=\[$A\]:2525 $TLSRE auth=PLAIN" "$final"
 check_eq "PLAIN/LOGIN only, no TLS: no AUTH command sent" '[]' "$(script_field plainlogin 1 auth)"
 check_eq "PLAIN/LOGIN only, no TLS: nothing delivered there" false "$(script_field plainlogin 1 delivered)"
 
-deliver "PLAIN/LOGIN offered without TLS, alone" "n2;;$PL:2525;$USER;$PASS;"
+deliver "PLAIN/LOGIN offered without TLS, alone" "n2;;$PL:2525;$USER;$PASS;tls=may"
 check_match "PLAIN/LOGIN only, alone: Z" '^Z ' "$final"
 check_contains "PLAIN/LOGIN only, alone: reason" \
   "no usable AUTH mechanism (offered: PLAIN LOGIN; no TLS)" "$final"
@@ -135,7 +147,7 @@ check_match "wrong password: Exim A saw the failure" 'authenticator failed' "$(e
 check_match "wrong password: Exim B saw the failure" 'authenticator failed' "$(exim_log t31b)"
 check_eq "wrong password: nothing received" "" "$(exim_received t31a)$(exim_received t31b)"
 
-deliver "wrong CRAM-MD5 secret" "w2;;$CLEAR:2525;$USER;$BADPASS;"
+deliver "wrong CRAM-MD5 secret" "w2;;$CLEAR:2525;$USER;$BADPASS;tls=may"
 check_match "wrong CRAM-MD5 secret: Z" '^Z ' "$final"
 check_contains "wrong CRAM-MD5 secret: reason" "AUTH CRAM-MD5 refused: 535" "$final"
 
@@ -176,12 +188,68 @@ check_match "port 465 speaking plaintext: no plaintext fallback, next pair" \
   "^K .*remote=\[$SMTPS\]:465 $TLSRE auth=none" "$final"
 check_eq "port 465 speaking plaintext: nothing received there" "" "$(exim_received t31p465)"
 
+# --- credentials imply TLS (SPEC §8) ------------------------------------
+# USER/PASS and no tls=: encrypt to an IP literal. A server without
+# STARTTLS gets no AUTH at all, not even a CRAM-MD5 answer (an offline
+# dictionary attack after a STARTTLS strip).
+exim_clear t31clear
+deliver "credentials, no tls=, no STARTTLS" "d1;;$CLEAR:2525;$USER;$PASS;"
+check_match "credentials, no tls=, IP literal without STARTTLS: Z" '^Z ' "$final"
+check_contains "credentials, no tls=: the reason is the missing STARTTLS" \
+  "STARTTLS required by tls=encrypt but not offered" "$final"
+check_not_contains "credentials, no tls=: no AUTH reached Exim" "authenticator" "$(exim_log t31clear)"
+deliver "credentials, no tls=, CRAM-MD5 only, no STARTTLS" "d2;;$CRAM:2525;$USER;$PASS;"
+check_match "CRAM-MD5 only, no STARTTLS: Z" '^Z ' "$final"
+check_eq "CRAM-MD5 only, no STARTTLS: no AUTH command sent" '[]' "$(script_field cramonly 1 auth)"
+check_eq "CRAM-MD5 only, no STARTTLS: nothing delivered" false "$(script_field cramonly 1 delivered)"
+
+# --- no form of a secret in any report (SPEC §1, §10) -------------------
+# Scripted servers (starttls_inject.py --echo) that send back what they
+# got, in every form issue 11 found: the PLAIN token alone, the password
+# split by CRs, in upper case, inside a malformed reply line, and after a
+# successful AUTH in the reply to MAIL (a D report: a bounce to the sender)
+# and to RCPT. Each route allows PLAIN in cleartext, so no TLS is needed.
+echo_case() { # NAME SERVER CONN
+  deliver "$1" "x$3;;$2:2525;$USER;$PASS;auth-cleartext=yes"
+  check_not_contains "$1: no password in the report, in any case" "${PASS,,}" "$(tr -d '\0' <"$QR_OUT" | tr A-Z a-z)"
+}
+W='[withheld: it may repeat the credentials]'
+echo_case "535 echoing the PLAIN token" "$ETOK" 1
+check_match "535 echoing the PLAIN token: Z" '^Z ' "$final"
+check_contains "535 echoing the PLAIN token: code kept, text withheld" \
+  "AUTH PLAIN refused: 535 $W" "$final"
+check_not_contains "535 echoing the PLAIN token: no token" "$(printf '\0%s\0%s' "$USER" "$PASS" | base64)" \
+  "$final"
+echo_case "535 with the password split by CRs" "$ECR" 2
+check_contains "password split by CRs: withheld" "AUTH PLAIN refused: 535 $W" "$final"
+check_not_contains "password split by CRs: not in the report" "$PASS" "$final"
+echo_case "535 with the password in upper case" "$EUP" 3
+check_contains "password in upper case: withheld" "AUTH PLAIN refused: 535 $W" "$final"
+check_not_contains "password in upper case: not in the report" "${PASS^^}" "$final"
+echo_case "malformed reply carrying the token" "$EBAD" 4
+check_contains "malformed reply: the protocol error is named, its excerpt withheld" \
+  "protocol error: $W" "$final"
+echo_case "553 to MAIL echoing the password" "$EMAIL" 5
+check_match "553 to MAIL: D" '^D ' "$final"
+check_contains "553 to MAIL: vanilla's text, code kept, the rest withheld" \
+  'but sender was rejected.\nRemote host said: 553 '"$W" "$final"
+check_not_contains "553 to MAIL: no password" "$PASS" "$final"
+check_contains "D report: remote= and tls= only (SPEC §10)" "remote=[$EMAIL]:2525 tls=none" "$final"
+check_not_contains "D report: no route name" "route=" "$final"
+check_not_contains "D report: no local IP" "local=" "$final"
+check_not_contains "D report: no AUTH mechanism" "auth=" "$final"
+echo_case "550 to RCPT echoing the password" "$ERCPT" 6
+check_match "550 to RCPT: h, then D" '^hD$' "$(report_letters)"
+check_contains "550 to RCPT: the bounce text withholds it" \
+  'does not like recipient.\nRemote host said: 550 '"$W" "$(report_text)"
+
 # --- no report holds a password ------------------------------------------
 leak=""
 for f in "$T_TMP"/qr-*.out; do
   for p in "$PASS" "$BADPASS"; do
     for needle in "$p" "$(printf '%s' "$p" | base64)" "$(printf '\0%s\0%s' "$USER" "$p" | base64)"; do
-      grep -qaF -- "$needle" "$f" && leak+="${f##*/}:$needle "
+      # In any letter case (SPEC §1).
+      grep -qaiF -- "$needle" "$f" && leak+="${f##*/}:$needle "
     done
   done
 done

@@ -24,12 +24,13 @@ printf 'From: s@example.org\nTo: r@dest.test\nSubject: tls\n\nbody line\n.dot li
 
 # --- servers -------------------------------------------------------------
 ON=$(alloc_ip) PLAIN=$(alloc_ip) SELF=$(alloc_ip) WRONG=$(alloc_ip)
-INJ=$(alloc_ip) GARB=$(alloc_ip)
+INJ=$(alloc_ip) GARB=$(alloc_ip) CN=$(alloc_ip)
 started=1
-exim_start t30on "$ON" 2525 tls=on cert=good.tls.example || started=0
+exim_start t30on "$ON" 2525 tls=on cert=good.tls.example auth=on || started=0
 exim_start t30plain "$PLAIN" 2525 tls=off || started=0
-exim_start t30self "$SELF" 2525 tls=selfsigned cert=self.tls.example || started=0
+exim_start t30self "$SELF" 2525 tls=selfsigned cert=self.tls.example auth=on || started=0
 exim_start t30wrong "$WRONG" 2525 tls=wrongname || started=0
+exim_start t30cn "$CN" 2525 tls=cnonly cert=cn.tls.example || started=0
 
 # The scripted servers (inject.sh): one injecting after the 220, one
 # sending garbage instead of a handshake.
@@ -43,6 +44,7 @@ zones=$T_TMP/zones.conf
   echo "  local-data: \"self.tls.example. A $SELF\""
   echo "  local-data: \"wrong.tls.example. A $WRONG\""
   echo "  local-data: \"plain.tls.example. A $PLAIN\""
+  echo "  local-data: \"cn.tls.example. A $CN\""
 } >"$zones"
 unbound_start 127.0.0.30 5330 "$zones" || started=0
 export DNSCACHEIP=127.0.0.30:5330
@@ -154,7 +156,7 @@ check_match "tlshosts/<FQDN>.pem makes may a verify: Z, no plaintext retry" '^Z 
 check_eq "tlshosts under tls=may: nothing received" "" "$(exim_received t30self)"
 
 exim_clear t30on
-deliver "notlshosts" "v7;;good.tls.example:2525;;;tls=verify" "notlshosts/good.tls.example="
+deliver "notlshosts" "v7;;good.tls.example:2525;;;tls=may" "notlshosts/good.tls.example="
 check_match "notlshosts/<FQDN>: K without TLS, tls=none" \
   "^K .*remote=good\.tls\.example\[$ON\]:2525 tls=none auth=none" "$final"
 wait_for_store t30on 1
@@ -173,6 +175,95 @@ deliver "tlshosts/<IP>.pem" "v9;;$ON:2525;;;tls=may" "tlshosts/$ON.pem=$ca"
 check_match "tlshosts/<IP>.pem: verify against the IP fails, Z" '^Z ' "$final"
 check_contains "tlshosts/<IP>.pem: the reason is the certificate" "certificate verify failed" \
   "$final"
+
+# --- TLS fails closed (SPEC §3, §8; issue 11) ------------------------------
+# notlshosts/ only turns `may` off: it never lowers encrypt or verify.
+exim_clear t30on
+deliver "notlshosts under encrypt" "f1;;good.tls.example:2525;;;tls=encrypt" \
+  "notlshosts/good.tls.example="
+check_match "notlshosts under encrypt: still TLS" "^K .*${TLSRE}" "$final"
+wait_for_store t30on 1
+check_match "notlshosts under encrypt: Exim logged X=" " X=TLS1\.[23]:" "$(exim_received t30on)"
+deliver "notlshosts under verify" "f2;;self.tls.example:2525;;;tls=verify" \
+  "notlshosts/self.tls.example="
+check_match "notlshosts under verify: still verified, the self-signed server refused: Z" '^Z ' \
+  "$final"
+check_eq "notlshosts under verify: nothing received in plaintext" "" "$(exim_received t30self)"
+
+# File names and host names compare case-insensitively, without a trailing dot.
+exim_clear t30on
+deliver "tlshosts in mixed case" "f3;;good.tls.example:2525;;;tls=may" \
+  "tlshosts/Good.TLS.Example.pem=$ca"
+check_match "tlshosts/Good.TLS.Example.pem applies to good.tls.example: verified K" \
+  "^K .*remote=good\.tls\.example\[$ON\]:2525 ${TLSRE}" "$final"
+deliver "tlshosts and a wrong CA, mixed case" "f4;;self.tls.example:2525;;;tls=may" \
+  "tlshosts/SELF.tls.example.pem=$ca"
+check_match "tlshosts/SELF...pem makes may a verify for self.tls.example: Z" '^Z ' "$final"
+check_contains "tlshosts in mixed case: the certificate was checked" "certificate verify failed" \
+  "$final"
+
+# A local TLS configuration error is Z naming the file, never plaintext.
+exim_clear t30on
+deliver "bad tlsclientciphers under may" "f5;;$ON:2525;;;tls=may" "tlsclientciphers=NOSUCHCIPHER"
+check_match "bad tlsclientciphers under may: Z, not K tls=failed-plaintext" '^Z ' "$final"
+check_contains "bad tlsclientciphers: names the file" "control/tlsclientciphers" "$final"
+check_eq "bad tlsclientciphers: nothing received" "" "$(exim_received t30on)"
+deliver "broken clientcert.pem under may" "f6;;$ON:2525;;;tls=may" "clientcert.pem=not a PEM file"
+check_match "broken clientcert.pem under may: Z" '^Z ' "$final"
+check_contains "broken clientcert.pem: names the file" "control/clientcert.pem" "$final"
+check_eq "broken clientcert.pem: nothing received" "" "$(exim_received t30on)"
+
+# Files that exist but cannot be read, as qmail-remote runs (qmailr; here
+# nobody): EACCES is never "no file" (SPEC §3).
+unreadable() { # NAME ROUTE FILE_OR_DIR [control file=content ...]: Z naming FILE
+  local name=$1 line=$2 what=$3
+  shift 3
+  root=$(qmail_root_new)
+  printf '%s\n' "$line" >"$root/control/routes"
+  printf '*;*;%s\n' "${line%%;*}" >"$root/control/routemap"
+  for kv in "$@"; do
+    mkdir -p "$(dirname "$root/control/${kv%%=*}")"
+    printf '%s' "${kv#*=}" >"$root/control/${kv%%=*}"
+  done
+  chmod 000 "$root/control/$what"
+  QR_AS_USER=nobody run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
+  check_qr_clean "$name: exit 0, no stderr, framing"
+  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+  check_match "$name: Z" '^Z ' "$final"
+  check_contains "$name: names control/$what" "control/$what: cannot read: Permission denied" \
+    "$final"
+}
+exim_clear t30on
+unreadable "unsearchable tlshosts/ (mode 000)" "f7;;good.tls.example:2525;;;tls=may" tlshosts \
+  "tlshosts/good.tls.example.pem=$ca"
+unreadable "unreadable tlsclientciphers" "f8;;$ON:2525;;;tls=may" tlsclientciphers \
+  "tlsclientciphers=HIGH"
+unreadable "unreadable clientcert.pem" "f9;;$ON:2525;;;tls=may" clientcert.pem \
+  "clientcert.pem=PEM"
+check_eq "unreadable TLS files: nothing received" "" "$(exim_received t30on)"
+
+# RFC 9525: the name is checked against subjectAltName only, never the CN.
+deliver "CN-only certificate" "f10;;cn.tls.example:2525;;;tls=verify" \
+  "tlshosts/cn.tls.example.pem=$ca"
+check_match "CN-only certificate under verify: Z" '^Z ' "$final"
+check_contains "CN-only certificate: hostname mismatch" \
+  "hostname mismatch (expected cn.tls.example)" "$final"
+check_eq "CN-only certificate: nothing received" "" "$(exim_received t30cn)"
+
+# Credentials imply verify for a named relay (SPEC §8): a man in the
+# middle with a self-signed certificate gets no AUTH.
+deliver "credentials, no tls=, self-signed server" \
+  "f11;;self.tls.example:2525;testuser;$PASS;"
+check_match "credentials to a named relay, self-signed: Z" '^Z ' "$final"
+check_contains "credentials to a named relay: verify was the policy" "certificate verify failed" \
+  "$final"
+check_not_contains "credentials, self-signed: no AUTH reached the server" "authenticator" \
+  "$(exim_log t30self)"
+check_eq "credentials, self-signed: nothing received" "" "$(exim_received t30self)"
+deliver "credentials, no tls=, verified relay" "f12;;good.tls.example:2525;testuser;$PASS;" \
+  "tlshosts/good.tls.example.pem=$ca"
+check_match "credentials to a verified relay: K with TLS and PLAIN" \
+  "^K .*remote=good\.tls\.example\[$ON\]:2525 ${TLSRE}auth=PLAIN" "$final"
 
 # --- bytes injected after the 220 to STARTTLS ----------------------------
 exim_clear t30on

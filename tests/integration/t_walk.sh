@@ -56,6 +56,9 @@ root=$(route_root "r;$L1;$DEAD&$B;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "failover after refused: letters" rK "$(report_letters)"
 check_contains "failover after refused: B took it" "remote=[$B]:25" "$(report_text)"
+# SPEC §10: the K lists the failed pair, so qmail-send's log shows the failover.
+check_contains "failover after refused: the K names the refused attempt" \
+  'Failed before this attempt:\n'"$DEAD:25 from $L1: connection refused" "$(report_text)"
 root=$(route_root "r;$NOTHERE&$L2;$A;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "failover after failed bind: letters" rK "$(report_letters)"
@@ -123,7 +126,11 @@ mapcase() {  # NAME SENDER RECIP EXPECTED-ROUTE EXPECTED-REMOTE
 }
 mapcase "sender address" VIP@Brand.Test r@partner.test rB "$B"
 mapcase "null sender" "" r@partner.test rC "$C"
-mapcase "double bounce" "#@[]" r@x.test rC "$C"
+# Exim refuses the double-bounce sender with 501: a D, whose report names
+# only the remote (SPEC §10), which is rC's alone.
+run_qmail_remote "$root" x.test "#@[]" r@x.test <"$msg"
+check_contains "routemap double bounce: rC's server, D report" "D " "$(report_text)"
+check_contains "routemap double bounce: rC's remote" "remote=[$C]:2525 tls=none" "$(report_text)"
 mapcase "sender+recipient domain" x@brand.test r@partner.test rC "$C"
 mapcase "sender domain" x@brand.test r@other.test rA "$A"
 mapcase "sender subdomain" x@a.sub.test r@other.test rB "$B"

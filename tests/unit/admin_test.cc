@@ -450,7 +450,9 @@ TEST_CASE("explain --no-dns: rule, route, TLS, AUTH and the pairs in order", "[a
   CHECK(o.code == 0);
   // Port 465 is TLS from the first byte: at least encrypt (doc/DECISIONS.md).
   CHECK(o.out ==
-        "rule: routemap:2\nroute: route2\ntls: may\nauth: yes (user admin)\n"
+        "rule: routemap:2\nroute: route2\n"
+        "tls: verify to host names, encrypt to IP literals (USER/PASS and no tls=, SPEC §8)\n"
+        "auth: yes (user admin)\n"
         "remote=[2.2.2.2]:465 local=1.1.1.1 tls=encrypt\n");
   CHECK(o.out.find("123456") == std::string::npos);
 

@@ -86,6 +86,19 @@ TEST_CASE("ReplyParser keeps the first 5000 bytes of text", "[reply]") {
     REQUIRE(p.feed(line) == State::Done);
     CHECK(p.reply().text.size() == 5000);
     CHECK(p.reply().text == line.substr(0, 5000));
+    CHECK(p.reply().truncated);  // SPEC §10: the report marks the cut
+  }
+  SECTION("a reply that fits is not marked") {
+    ReplyParser p;
+    REQUIRE(p.feed("250-" + std::string(2000, 'a')) == State::More);
+    REQUIRE(p.feed("250 " + std::string(2000, 'b')) == State::Done);
+    CHECK_FALSE(p.reply().truncated);
+  }
+  SECTION("a line that filled the connection's keep buffer may have been cut") {
+    ReplyParser p;
+    REQUIRE(p.feed("550-" + std::string(qr::Connection::kKeep - 4, 'a')) == State::More);
+    REQUIRE(p.feed("550 x") == State::Done);
+    CHECK(p.reply().truncated);
   }
   SECTION("lines joined by LF, cut inside the third") {
     std::string l1 = "250-" + std::string(1996, 'a');  // 2000 bytes
@@ -97,6 +110,7 @@ TEST_CASE("ReplyParser keeps the first 5000 bytes of text", "[reply]") {
     REQUIRE(p.feed(l3) == State::Done);
     // 2000 + 1 + 2000 + 1 = 4002, so 998 bytes of the third line fit.
     CHECK(p.reply().text == l1 + "\n" + l2 + "\n" + l3.substr(0, 998));
+    CHECK(p.reply().truncated);
   }
 }
 

@@ -63,12 +63,15 @@ TEST_CASE("report: non-printable bytes become ?, CRs are dropped", "[report]") {
   }
 }
 
-TEST_CASE("report: server text is capped at 5000 bytes", "[report]") {
+TEST_CASE("report: server text is capped at 5000 bytes, a cut marked ...", "[report]") {
   std::string reply = "554 " + std::string(10000, 'x');
   std::string said = remote_said(reply);
   CHECK(said.rfind("Remote host said: 554 xxx", 0) == 0);
-  CHECK(said.size() == std::string("Remote host said: ").size() + 5000 + 1);
-  CHECK(said.back() == '\n');
+  // SPEC §10: a reply cut at the cap ends with "...".
+  CHECK(said.size() == std::string("Remote host said: ").size() + 5000 + 3 + 1);
+  CHECK(said.substr(said.size() - 4) == "...\n");
+  // The parser had already cut it: its flag says so.
+  CHECK(remote_said("554 xxx", true) == "Remote host said: 554 xxx...\n");
   CHECK(remote_said("250 ok") == "Remote host said: 250 ok\n");
   CHECK(remote_said("250 ok\n") == "Remote host said: 250 ok\n");
 }

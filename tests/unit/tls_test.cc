@@ -32,8 +32,10 @@ EvpPkeyPtr make_key() {
 }
 
 // A certificate for `key` named `cn`, signed by issuer/issuer_key (self-signed
-// when issuer is null). A CA gets CA:TRUE; a leaf gets subjectAltName DNS:cn.
-X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca) {
+// when issuer is null). A CA gets CA:TRUE; a leaf gets subjectAltName DNS:cn
+// unless `san` is false (a certificate that names its host in the CN only).
+X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+                  bool san_ext = true) {
   static long serial = 1;
   X509Ptr x(X509_new());
   REQUIRE(x);
@@ -56,7 +58,8 @@ X509Ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_
             {NID_key_usage, "critical,keyCertSign,cRLSign"},
             {NID_subject_key_identifier, "hash"}};
   } else {
-    exts = {{NID_basic_constraints, "CA:FALSE"}, {NID_subject_alt_name, san}};
+    exts = {{NID_basic_constraints, "CA:FALSE"}};
+    if (san_ext) exts.push_back({NID_subject_alt_name, san});
   }
   for (const auto& [nid, value] : exts) {
     ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
@@ -73,12 +76,12 @@ struct Pki {
   X509Ptr ca, cert;
 };
 
-Pki make_pki(const char* ca_name, const char* host) {
+Pki make_pki(const char* ca_name, const char* host, bool san = true) {
   Pki p;
   p.ca_key = make_key();
   p.ca = make_cert(p.ca_key.get(), ca_name, nullptr, nullptr, true);
   p.key = make_key();
-  p.cert = make_cert(p.key.get(), host, p.ca.get(), p.ca_key.get(), false);
+  p.cert = make_cert(p.key.get(), host, p.ca.get(), p.ca_key.get(), false, san);
   return p;
 }
 
@@ -284,6 +287,36 @@ TEST_CASE("TLS verify: CA and name table", "[tls]") {
   }
 }
 
+// RFC 6125 §6.4.4 allowed the subject CN when there is no DNS-ID; RFC 9525
+// (which replaces it) does not, and neither do we (doc/DECISIONS.md): a
+// certificate that names its host in the CN only fails `verify`.
+TEST_CASE("TLS verify: a name in the CN only does not match", "[tls]") {
+  Pki pki = make_pki("Test CA", "cn-only.test", false);
+  TempDir dir;
+  TestServer server(pki, echo_session);
+  TlsOptions o;
+  o.verify = true;
+  o.host = "cn-only.test";
+  o.ca_file = dir.pem("ca.pem", {pki.ca.get()});
+  auto s = tls_handshake(server.fd(), o, 5);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error() == "certificate verify failed: hostname mismatch (expected cn-only.test)");
+}
+
+TEST_CASE("tls_prepare: local configuration errors name their file", "[tls]") {
+  TlsOptions ciphers;
+  ciphers.ciphers = "NOSUCHCIPHER";
+  auto c = tls_prepare(ciphers);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().rfind("control/tlsclientciphers: ", 0) == 0);
+  TlsOptions cert;
+  cert.client_cert = "/nonexistent/control/clientcert.pem";
+  auto k = tls_prepare(cert);
+  REQUIRE_FALSE(k.ok());
+  CHECK(k.error().rfind("/nonexistent/control/clientcert.pem: ", 0) == 0);
+  CHECK(tls_prepare(TlsOptions{}).ok());
+}
+
 TEST_CASE("TLS verify: a missing CA file is an error naming it", "[tls]") {
   TlsOptions o;
   o.verify = true;
@@ -380,5 +413,7 @@ TEST_CASE("TLS: tlsclientciphers for TLS 1.2", "[tls]") {
   bad.ciphers = "NO-SUCH-CIPHER";
   auto e = tls_handshake(server.fd(), bad, 1);
   REQUIRE_FALSE(e.ok());
-  CHECK(e.error() == "tlsclientciphers \"NO-SUCH-CIPHER\": no cipher match");
+  CHECK(
+      e.error() ==
+      "control/tlsclientciphers: OpenSSL takes no cipher from \"NO-SUCH-CIPHER\": no cipher match");
 }
