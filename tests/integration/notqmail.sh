@@ -2,7 +2,7 @@
 # notqmail (the real qmail-send, qmail-rspawn, qmail-inject, ...) for the
 # end-to-end test, t_qmail.sh, which sources this file. Debian 12 has no
 # qmail package, so it is built from the peer tarball (public domain; see
-# /work/shared/peers/README.md) into a PRIVATE root, never /var/qmail.
+# ../shared/peers/README.md beside the checkout) into a PRIVATE root, never /var/qmail.
 #
 #   notqmail_users          create the qmail users and groups that are missing
 #   notqmail_build ROOT     build for ROOT (cached), print the build directory
@@ -15,7 +15,8 @@
 # (about 30 s); the others install from the cache (well under a second).
 # Delete the cache directory to force a rebuild.
 
-NOTQMAIL_TARBALL=${NOTQMAIL_TARBALL:-/work/shared/peers/notqmail-a7012e4.tar.gz}
+# CI clones the repository with ../shared beside it (DEVELOPERS.md).
+NOTQMAIL_TARBALL=${NOTQMAIL_TARBALL:-$REPO_ROOT/../shared/peers/notqmail-a7012e4.tar.gz}
 NOTQMAIL_CACHE=${NOTQMAIL_CACHE:-/var/cache/qmail-remote-tests}
 # Bump when the way the build is made changes: old cache entries are ignored.
 NOTQMAIL_RECIPE=1
