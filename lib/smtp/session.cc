@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "lib/report.h"
+#include "lib/smtp/address.h"
 #include "lib/smtp/capabilities.h"
 #include "lib/smtp/message.h"
 #include "lib/smtp/reply.h"
@@ -197,7 +198,9 @@ SessionOutcome Session::run() {
 // MAIL, every RCPT and DATA: one write when PIPELINING is offered (RFC 2920
 // §3.1: DATA may end the group), replies read in order; else lock-step.
 SessionOutcome Session::transaction() {
-  std::string mail = "MAIL FROM:<" + env_.sender + ">";
+  // SPEC §6: a local part that is not a dot-atom goes quoted, so no address
+  // can end the path early or add parameters.
+  std::string mail = "MAIL FROM:<" + smtp_path(env_.sender) + ">";
   if (caps_.size) mail += " SIZE=" + std::to_string(wire_size_estimate(msg_));
   if (caps_.eightbitmime && has_8bit(msg_)) mail += " BODY=8BITMIME";
   if (caps_.smtputf8 && envelope_needs_smtputf8(env_)) mail += " SMTPUTF8";
@@ -211,7 +214,7 @@ SessionOutcome Session::transaction() {
     // before the group was sent are out of step (SPEC §7).
     if (conn_.unread_input()) return next_pair("MAIL: " + std::string(kEarlyCommand));
     conn_.queue(mail + "\r\n");
-    for (const auto& r : env_.recipients) conn_.queue("RCPT TO:<" + r + ">\r\n");
+    for (const auto& r : env_.recipients) conn_.queue("RCPT TO:<" + smtp_path(r) + ">\r\n");
     conn_.queue("DATA\r\n");
     if (auto st = conn_.flush(); !st) return next_pair("MAIL: " + st.error());
   }
@@ -226,7 +229,7 @@ SessionOutcome Session::transaction() {
     if (pipelined) {
       rr = read_reply(conn_);
     } else if (mail_ok) {
-      rr = command("RCPT TO:<" + r + ">");
+      rr = command("RCPT TO:<" + smtp_path(r) + ">");
     } else {
       break;
     }

@@ -247,3 +247,33 @@ TEST_CASE("session: bytes that arrive before their command are a protocol error"
     CHECK(r.seen.log == "C EHLO client.test\n");
   }
 }
+
+// SPEC §6: what goes between the angle brackets, lock-step and pipelined.
+TEST_CASE("session: addresses are quoted on the wire", "[session][address]") {
+  SECTION("lock-step, the null sender") {
+    Script sc;
+    sc.ehlo = "250 test\r\n";
+    auto r = run(sc, {"", {"john smith@example.org", "x> NOTIFY=NEVER y@example.org"}});
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.seen.log ==
+          "C EHLO client.test\n"
+          "C MAIL FROM:<>\n"
+          "C RCPT TO:<\"john smith\"@example.org>\n"
+          "C RCPT TO:<\"x> NOTIFY=NEVER y\"@example.org>\n"
+          "C DATA\n"
+          "DOT\n"
+          "C QUIT\n");
+  }
+  SECTION("pipelined, a sender that needs quotes too") {
+    auto r = run(Script{}, {"a> b@example.org", {"a@b@example.org", "#@[]"}});
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.seen.log ==
+          "C EHLO client.test\n"
+          "C MAIL FROM:<\"a> b\"@example.org>\n"
+          "C RCPT TO:<\"a@b\"@example.org>\n"
+          "C RCPT TO:<#@[]>\n"
+          "C DATA\n"
+          "DOT\n"
+          "C QUIT\n");
+  }
+}
