@@ -41,6 +41,13 @@ class Connection {
   // Bytes received but not yet consumed (STARTTLS injection check, SPEC §8).
   size_t buffered() const { return rend_ - rpos_; }
 
+  // True when the server has sent bytes that nothing has read yet: in our
+  // buffer, or already waiting in the transport (the socket, or data TLS has
+  // decrypted or can decrypt now). SPEC §7: a reply can only answer a command
+  // already sent, so bytes waiting before a command (or before the body) are
+  // a protocol error, never the answer to what comes next. Does not wait.
+  bool unread_input() { return buffered() > 0 || stream_->data_waiting(); }
+
   // Queue bytes; flush() writes everything queued in one write where possible.
   void queue(std::string_view data) { out_.append(data); }
   Status flush();

@@ -40,6 +40,15 @@ Result<size_t> PlainStream::read_some(char* buf, size_t n, unsigned timeout_s) {
   }
 }
 
+bool PlainStream::data_waiting() {
+  char c;
+  for (;;) {
+    ssize_t r = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0;
+  }
+}
+
 Status PlainStream::write_all(const char* buf, size_t n, unsigned timeout_s) {
   while (n > 0) {
     // MSG_NOSIGNAL: a peer that went away must give EPIPE, never a SIGPIPE

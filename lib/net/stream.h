@@ -16,6 +16,10 @@ class Stream {
   virtual Result<size_t> read_some(char* buf, size_t n, unsigned timeout_s) = 0;
   // Writes all n bytes, each wait bounded by timeout_s.
   virtual Status write_all(const char* buf, size_t n, unsigned timeout_s) = 0;
+  // True when data from the peer can be read now, without waiting. An end
+  // of stream or an error is not data (Connection::peer_closed looks for
+  // those). Never blocks.
+  virtual bool data_waiting() = 0;
 };
 
 // Waits until `fd` is ready for `events` (POLLIN/POLLOUT), at most timeout_s
@@ -29,6 +33,8 @@ class PlainStream : public Stream {
   explicit PlainStream(int fd) : fd_(fd) {}
   Result<size_t> read_some(char* buf, size_t n, unsigned timeout_s) override;
   Status write_all(const char* buf, size_t n, unsigned timeout_s) override;
+  // A one-byte MSG_PEEK: a FIN (which also wakes poll's POLLIN) is not data.
+  bool data_waiting() override;
 
  private:
   int fd_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "lib/report.h"
+#include "lib/smtp/address.h"
 #include "lib/smtp/capabilities.h"
 #include "lib/smtp/message.h"
 #include "lib/smtp/reply.h"
@@ -25,6 +26,16 @@ namespace {
 
 // Body writes: large enough that a 10 MiB message is a few dozen writes.
 constexpr size_t kBodyChunk = 1 << 18;
+
+// SPEC §7: a reply can only answer a command already sent. Bytes already
+// waiting when a command (or the body) is about to go out were sent before
+// the server could know it: read later, they would pass for its answer (a
+// "250" queued behind the 354 would answer the final dot). The server is
+// out of step, so the session is over, as after a 421.
+constexpr std::string_view kEarlyCommand =
+    "protocol error: bytes received before the command was sent";
+constexpr std::string_view kEarlyBody =
+    "protocol error: bytes received before the message was sent";
 
 // The phases of one session, each small, in the order SPEC §4 walks them.
 // A connection that fails before the final dot sends the walk to the next
@@ -93,7 +104,10 @@ class Session {
   std::string auth_ = "none";
 };
 
+// A lock-step command and its reply. Anything the server sent before the
+// command is a protocol error, not its reply (SPEC §7).
 Result<Reply> Session::command(std::string_view line) {
+  if (conn_.unread_input()) return Error{std::string(kEarlyCommand)};
   conn_.queue(line);
   conn_.queue("\r\n");
   if (auto st = conn_.flush(); !st) return Error{st.error()};
@@ -196,7 +210,9 @@ SessionOutcome Session::run() {
 // MAIL, every RCPT and DATA: one write when PIPELINING is offered (RFC 2920
 // §3.1: DATA may end the group), replies read in order; else lock-step.
 SessionOutcome Session::transaction() {
-  std::string mail = "MAIL FROM:<" + env_.sender + ">";
+  // SPEC §6: a local part that is not a dot-atom goes quoted, so no address
+  // can end the path early or add parameters.
+  std::string mail = "MAIL FROM:<" + smtp_path(env_.sender) + ">";
   if (caps_.size) mail += " SIZE=" + std::to_string(wire_size_estimate(msg_));
   if (caps_.eightbitmime && has_8bit(msg_)) mail += " BODY=8BITMIME";
   if (caps_.smtputf8 && envelope_needs_smtputf8(env_)) mail += " SMTPUTF8";
@@ -206,8 +222,11 @@ SessionOutcome Session::transaction() {
   rcpts.reserve(env_.recipients.size());
 
   if (pipelined) {
+    // RFC 2920: the group's replies may come together; only bytes that came
+    // before the group was sent are out of step (SPEC §7).
+    if (conn_.unread_input()) return next_pair("MAIL: " + std::string(kEarlyCommand));
     conn_.queue(mail + "\r\n");
-    for (const auto& r : env_.recipients) conn_.queue("RCPT TO:<" + r + ">\r\n");
+    for (const auto& r : env_.recipients) conn_.queue("RCPT TO:<" + smtp_path(r) + ">\r\n");
     conn_.queue("DATA\r\n");
     if (auto st = conn_.flush(); !st) return next_pair("MAIL: " + st.error());
   }
@@ -222,7 +241,7 @@ SessionOutcome Session::transaction() {
     if (pipelined) {
       rr = read_reply(conn_);
     } else if (mail_ok) {
-      rr = command("RCPT TO:<" + r + ">");
+      rr = command("RCPT TO:<" + smtp_path(r) + ">");
     } else {
       break;
     }
@@ -279,6 +298,9 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
   // pair. A server that closed right after its 354 would otherwise let the
   // body vanish into the socket and look like a loss after the dot.
   if (conn_.peer_closed()) return next_pair("DATA: the server closed the connection after 354");
+  // SPEC §7: bytes behind the 354 ("354 go\r\n250 fake\r\n") would be read as
+  // the reply to the final dot: K for a message the server may refuse.
+  if (conn_.unread_input()) return next_pair("DATA: " + std::string(kEarlyBody));
   // The final ".\r\n" rides on the last chunk: one write fewer, and for a
   // small message the whole body and its end go out in one segment.
   BodyEncoder enc(msg_);

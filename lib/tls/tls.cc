@@ -306,6 +306,19 @@ Status TlsStream::write_all(const char* buf, size_t n, unsigned timeout_s) {
   return success();
 }
 
+bool TlsStream::data_waiting() {
+  if (SSL_pending(ssl_.get()) > 0) return true;
+  // The socket is non-blocking: SSL_peek_ex processes what has arrived and
+  // returns at once. Whatever it does not report as data (WANT_READ, a
+  // close_notify, an error) is for the next read to report.
+  ERR_clear_error();
+  char c;
+  size_t got = 0;
+  bool data = SSL_peek_ex(ssl_.get(), &c, 1, &got) == 1 && got > 0;
+  ERR_clear_error();
+  return data;
+}
+
 std::string TlsStream::version() const {
   return SSL_get_version(ssl_.get());
 }

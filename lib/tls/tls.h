@@ -79,6 +79,11 @@ class TlsStream : public Stream {
   Result<size_t> read_some(char* buf, size_t n, unsigned timeout_s) override;
   // Each wait bounded by timeout_s.
   Status write_all(const char* buf, size_t n, unsigned timeout_s) override;
+  // Application data already decrypted (SSL_pending), or in records that
+  // have arrived and can be processed without waiting. Handshake records
+  // (TLS 1.3 NewSessionTicket after the handshake) are processed and do not
+  // count; a raw poll of the socket would mistake them for data.
+  bool data_waiting() override;
 
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"

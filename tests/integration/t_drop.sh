@@ -169,6 +169,38 @@ expect_next "250-/220 to EHLO" "$msg"
 run_case "354-/250 to DATA" "$FAILOVER" "$msg" --reply 'data=354-go\r\n250 on\r\n'
 expect_next "354-/250 to DATA" "$msg"
 
+# --- bytes before the command they would answer (SPEC §7) -------------
+# A reply can only answer a command already sent. A fake 250 written with
+# the 354 would otherwise be read as the answer to the final dot: K for a
+# message the server then refuses with 554. Bytes waiting before the body,
+# or before a command, end that session before the dot: the next pair gets
+# the message; alone, Z naming the protocol error, never K.
+# early_case NAME STEP SCRIPT-ARGS...
+early_case() {
+  local name=$1 step=$2
+  shift 2
+  run_case "$name" "$FAILOVER" "$msg" "$@"
+  expect_next "$name" "$msg"
+  check_not_contains "$name: the script got no body" "BODY" "$(cat "$SCRIPT_LOG")"
+  run_case "alone, $name" "$ALONE" "$msg" "$@"
+  check_eq "alone, $name: Z, never K" Z "$(report_letters)"
+  check_contains "alone, $name: the attempt names the protocol error" \
+    "$SC:2525 from $LOC: $step: protocol error: bytes received before" "$(report_text)"
+  check_not_contains "alone, $name: no Possible duplicate!" "Possible duplicate" "$(report_text)"
+}
+early_case "354 and a fake 250 in one write" DATA \
+  --reply 'data=354 go\r\n250 fake\r\n' --reply 'dot=554 no\r\n'
+check_contains "354 and a fake 250: the reason" "before the message was sent" "$(report_text)"
+early_case "354 and a fake 250, lock-step" DATA --ehlo 8BITMIME \
+  --reply 'data=354 go\r\n250 fake\r\n' --reply 'dot=554 no\r\n'
+early_case "a reply before EHLO" EHLO --reply 'connect=220 hi\r\n250 early\r\n'
+check_not_contains "a reply before EHLO: no EHLO sent" "C EHLO" "$(cat "$SCRIPT_LOG")"
+early_case "a reply before MAIL, lock-step" MAIL --ehlo 8BITMIME \
+  --reply 'ehlo=250 script.test\r\n250 unasked\r\n'
+check_not_contains "a reply before MAIL: no MAIL sent" "C MAIL" "$(cat "$SCRIPT_LOG")"
+early_case "a reply before the pipelined group" MAIL \
+  --reply 'ehlo=250-script.test\r\n250 PIPELINING\r\n250 unasked\r\n'
+
 # A reply that never ends: timeoutremote (2 s here) bounds it.
 SLOW=$(root_for "$SC:2525&$EX:2525" 2)
 run_case "unfinished reply to MAIL" "$SLOW" "$msg" --ehlo 8BITMIME --reply 'mail=250-and more\r\n'

@@ -219,6 +219,35 @@ check_eq "wire no 8BITMIME: MAIL without BODY= or SIZE=" \
   "1 C MAIL FROM:<s@example.org>" "$(grep -m1 ' C MAIL' "$SCRIPT_LOG")"
 script_stop
 
+# --- addresses: quoted local parts (SPEC §6) ----------------------------
+# A local part that is not a dot-atom goes as a quoted string, so no
+# address adds ESMTP parameters or ends the path early. Exim shows what it
+# took: the recipients it logged and stored, and no DSN parameter (Exim
+# here offers no DSN: a NOTIFY= would be refused with 555).
+exim_clear t20m1
+printf 'Subject: quoted\n\nbody\n' >"$T_TMP/quoted"
+run_qmail_remote "$ROOT" dest.test "a b@example.org" "john smith@dest.test" \
+  "x> NOTIFY=NEVER y@dest.test" "a@b@dest.test" <"$T_TMP/quoted"
+check_qr_clean "quoted: exit 0, no stderr, framing"
+check_eq "quoted: report letters" rrrK "$(report_letters)"
+if wait_for_store t20m1 3; then
+  envs=$(for f in $(stored_messages t20m1); do stored_envelope "$f"; done | sort -u)
+  # Exim hands its pipe the recipient's local part unquoted (and in lower
+  # case), the sender as it came.
+  check_eq "quoted: the envelopes Exim stored" "recipient <a@b@dest.test>
+recipient <john smith@dest.test>
+recipient <x> notify=never y@dest.test>
+sender <\"a b\"@example.org>" "$envs"
+else
+  fail "quoted: Exim stored the three copies" "see above"
+fi
+check_contains "quoted: Exim logged the quoted recipients" \
+  'for "john smith"@dest.test "x> NOTIFY=NEVER y"@dest.test "a@b"@dest.test' \
+  "$(exim_received t20m1)"
+check_not_contains "quoted: Exim refused nothing" " rejected " "$(exim_log t20m1)"
+check_not_contains "quoted: no NOTIFY parameter reached Exim" "NOTIFY" \
+  "$(exim_log t20m1 | grep -vF '"x> NOTIFY=NEVER y"@dest.test')"
+
 # --- partial last line: D before any connection ------------------------
 script_start partial
 : >"$(exim_logfile t20m1)"

@@ -160,3 +160,28 @@ TEST_CASE("a full socket buffer times out the write", "[net]") {
   REQUIRE_FALSE(s.ok());
   CHECK(s.error() == "timed out after 2 s");
 }
+
+// SPEC §7: Connection::unread_input() sees bytes in its own buffer and bytes
+// still in the socket, but not a FIN.
+TEST_CASE("Connection::unread_input", "[net]") {
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+  qr::Fd peer(sv[1]);
+  qr::Connection conn(qr::Fd(sv[0]), 2);
+  auto say = [&](const std::string& s) {
+    REQUIRE(::write(peer.get(), s.data(), s.size()) == static_cast<ssize_t>(s.size()));
+  };
+  CHECK_FALSE(conn.unread_input());
+  say("250 one\r\n");  // in the socket, not yet read
+  CHECK(conn.unread_input());
+  CHECK(*conn.read_line() == "250 one");
+  CHECK_FALSE(conn.unread_input());
+  say("250 two\r\n250 three\r\n");
+  CHECK(*conn.read_line() == "250 two");
+  CHECK(conn.unread_input());  // in the Connection's buffer
+  CHECK(*conn.read_line() == "250 three");
+  CHECK_FALSE(conn.unread_input());
+  peer.reset();  // a FIN is not a byte to read
+  CHECK_FALSE(conn.unread_input());
+  CHECK(conn.peer_closed());
+}

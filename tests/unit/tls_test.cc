@@ -417,3 +417,67 @@ TEST_CASE("TLS: tlsclientciphers for TLS 1.2", "[tls]") {
       e.error() ==
       "control/tlsclientciphers: OpenSSL takes no cipher from \"NO-SUCH-CIPHER\": no cipher match");
 }
+
+namespace {
+
+// Reads one line, then answers with two TLS records and a close_notify.
+void two_records_session(SSL* ssl, ServerLog& log) {
+  char c;
+  while (SSL_read(ssl, &c, 1) == 1) {
+    log.received += c;
+    if (c == '\n') break;
+  }
+  SSL_write(ssl, "250 a\r\n", 7);
+  SSL_write(ssl, "250 b\r\n", 7);
+  SSL_shutdown(ssl);
+}
+
+// Waits (at most 5 s) until the socket has something to read.
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 5000) == 1;
+}
+
+// Polls data_waiting() until it says yes, at most 5 s.
+bool data_within_5s(TlsStream& s, int fd) {
+  for (int i = 0; i < 50; ++i) {
+    if (s.data_waiting()) return true;
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 100);
+  }
+  return s.data_waiting();
+}
+
+}  // namespace
+
+// SPEC §7 early bytes over TLS: a TLS 1.3 server sends NewSessionTicket
+// records after the handshake, unasked; they make the socket readable but
+// are not data, so they must not pass for a reply sent too early.
+TEST_CASE("TLS: data_waiting counts application data, not session tickets", "[tls]") {
+  Pki pki = make_pki("Test CA", "mx1.test");
+  TestServer server(pki, two_records_session);
+  auto s = tls_handshake(server.fd(), TlsOptions{}, 5);
+  REQUIRE(s.ok());
+  REQUIRE((*s)->version() == "TLSv1.3");
+  REQUIRE(readable(server.fd()));  // the tickets have arrived
+  CHECK_FALSE((*s)->data_waiting());
+  const std::string ehlo = "EHLO x\r\n";
+  REQUIRE((*s)->write_all(ehlo.data(), ehlo.size(), 5).ok());
+  char buf[64];
+  auto r = (*s)->read_some(buf, sizeof buf, 5);
+  REQUIRE(r.ok());
+  std::string got(buf, *r);
+  if (got == "250 a\r\n") {  // one record per read: the second one waits
+    CHECK(data_within_5s(**s, server.fd()));
+    r = (*s)->read_some(buf, sizeof buf, 5);
+    REQUIRE(r.ok());
+    got.append(buf, *r);
+  }
+  CHECK(got == "250 a\r\n250 b\r\n");
+  // Then the close_notify: an end of stream, not data.
+  REQUIRE(readable(server.fd()));
+  CHECK_FALSE((*s)->data_waiting());
+  r = (*s)->read_some(buf, sizeof buf, 5);
+  REQUIRE(r.ok());
+  CHECK(*r == 0);
+}

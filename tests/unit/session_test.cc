@@ -1,0 +1,279 @@
+// A whole SMTP session (lib/smtp/session.cc) over a socket pair, against a
+// scripted server in a thread (SPEC §4, §6, §7). The server answers each
+// command line with the reply its script gives for that stage, and logs what
+// the client sent; a reply may hold more than one reply (bytes the client
+// never asked for), written in one write.
+#include "lib/smtp/session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <thread>
+
+namespace {
+
+struct Script {
+  std::string greeting = "220 test ESMTP\r\n";
+  std::string ehlo = "250-test\r\n250 PIPELINING\r\n";
+  std::string mail = "250 ok\r\n";
+  std::string rcpt = "250 ok\r\n";
+  std::string data = "354 go\r\n";
+  std::string dot = "250 queued\r\n";
+  // Hold the replies to MAIL and RCPT and write them with DATA's: a
+  // pipelined group answered in one write (RFC 2920 §3.1 allows it).
+  bool batch = false;
+};
+
+// What the server saw: "C <line>" per command, "DOT" after the body.
+struct Seen {
+  std::string log;
+  std::string body;
+};
+
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(Script script) : script_(std::move(script)) {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    client_ = sv[0];
+    qr::Fd server(sv[1]);
+    // The client's end is non-blocking, as connect_tcp leaves it.
+    REQUIRE(::fcntl(client_, F_SETFL, ::fcntl(client_, F_GETFL) | O_NONBLOCK) == 0);
+    // A bound on every read, so a client that stops talking cannot hang
+    // the test run.
+    timeval tv{5, 0};
+    REQUIRE(::setsockopt(server.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    thread_ = std::thread([this, fd = std::move(server)]() mutable { serve(fd.get()); });
+  }
+  ~ScriptedServer() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // The client's end; the Connection made from it owns it.
+  int take_client() { return std::exchange(client_, -1); }
+  // After the client's end is closed: waits for the server, then its log.
+  const Seen& seen() {
+    if (thread_.joinable()) thread_.join();
+    return seen_;
+  }
+
+ private:
+  void serve(int fd) {
+    sigset_t set;  // a client gone away: EPIPE, not a signal
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    say(fd, script_.greeting);
+    std::string held, line;
+    while (read_line(fd, line)) {
+      seen_.log += "C " + line + "\n";
+      std::string verb = line.substr(0, 4);
+      if (verb == "EHLO") {
+        say(fd, script_.ehlo);
+      } else if (verb == "MAIL" || verb == "RCPT") {
+        const std::string& r = verb == "MAIL" ? script_.mail : script_.rcpt;
+        if (script_.batch) {
+          held += r;
+        } else {
+          say(fd, r);
+        }
+      } else if (verb == "DATA") {
+        say(fd, held + script_.data);
+        held.clear();
+        if (script_.data.compare(0, 3, "354") != 0) continue;
+        bool dot = false;
+        while (read_line(fd, line)) {
+          if (line == ".") {
+            dot = true;
+            break;
+          }
+          seen_.body += line + "\n";
+        }
+        if (!dot) break;
+        seen_.log += "DOT\n";
+        say(fd, script_.dot);
+      } else if (verb == "QUIT") {
+        say(fd, "221 bye\r\n");
+        break;
+      } else {
+        say(fd, "500 what?\r\n");
+      }
+    }
+  }
+  static void say(int fd, const std::string& s) {
+    if (!s.empty()) (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+  }
+  // One line without CRLF; false at end of stream or after the timeout.
+  bool read_line(int fd, std::string& line) {
+    line.clear();
+    for (;;) {
+      size_t lf = buf_.find('\n');
+      if (lf != std::string::npos) {
+        line = buf_.substr(0, lf);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        buf_.erase(0, lf + 1);
+        return true;
+      }
+      char b[4096];
+      ssize_t n = ::read(fd, b, sizeof b);
+      if (n <= 0) return false;
+      buf_.append(b, static_cast<size_t>(n));
+    }
+  }
+
+  Script script_;
+  int client_ = -1;
+  std::string buf_;
+  Seen seen_;
+  std::thread thread_;
+};
+
+struct Run {
+  qr::SessionOutcome outcome;
+  Seen seen;
+};
+
+Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}}) {
+  ScriptedServer server(std::move(script));
+  Run out;
+  {
+    qr::Connection conn(qr::Fd(server.take_client()), 2);
+    qr::SessionSettings s;
+    s.helo = "client.test";
+    s.peer = "192.0.2.1";
+    s.tls = qr::TlsPolicy::None;
+    out.outcome = qr::run_session(conn, s, env, "Subject: t\n\nbody\n");
+  }  // closes the client's end: the server sees the end of the stream
+  out.seen = server.seen();
+  return out;
+}
+
+bool is_final_k(const qr::SessionOutcome& o) {
+  return o.kind == qr::SessionOutcome::Kind::Final && o.letter == 'K';
+}
+
+}  // namespace
+
+TEST_CASE("session: a well-behaved server gets the message, K", "[session]") {
+  SECTION("pipelined, each reply in its own write") {
+    auto r = run(Script{});
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.seen.log.find("DOT\n") != std::string::npos);
+  }
+  SECTION("pipelined, the whole group's replies in one write (RFC 2920)") {
+    Script sc;
+    sc.batch = true;
+    auto r = run(sc, {"s@example.org", {"a@example.org", "b@example.org", "c@example.org"}});
+    INFO(r.outcome.reason);
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.outcome.recipients.size() == 3);
+    CHECK(r.seen.body == "Subject: t\n\nbody\n");
+  }
+  SECTION("lock-step, no PIPELINING") {
+    Script sc;
+    sc.ehlo = "250 test\r\n";
+    auto r = run(sc);
+    CHECK(is_final_k(r.outcome));
+  }
+}
+
+// SPEC §7: a reply can only answer a command already sent. Bytes waiting
+// before the body (or before a command) are a protocol error: the next pair,
+// and never read as the answer to a later command.
+TEST_CASE("session: bytes that arrive before their command are a protocol error", "[session]") {
+  SECTION("354 and a fake 250 in one write, then 554 to the dot: never K") {
+    Script sc;
+    sc.data = "354 go\r\n250 fake\r\n";
+    sc.dot = "554 no\r\n";
+    auto r = run(sc);
+    CHECK_FALSE(is_final_k(r.outcome));
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("protocol error") != std::string::npos);
+    CHECK(r.outcome.reason.find("before the message was sent") != std::string::npos);
+    CHECK(r.seen.log.find("DOT") == std::string::npos);  // the body never went out
+  }
+  SECTION("the same in lock-step mode") {
+    Script sc;
+    sc.ehlo = "250 test\r\n";
+    sc.data = "354 go\r\n250 fake\r\n";
+    sc.dot = "554 no\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.seen.log.find("DOT") == std::string::npos);
+  }
+  SECTION("a pipelined group with one reply too many") {
+    Script sc;
+    sc.batch = true;
+    sc.data = "354 go\r\n250 extra\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("protocol error") != std::string::npos);
+  }
+  SECTION("bytes sent with the greeting, before EHLO") {
+    Script sc;
+    sc.greeting = "220 test ESMTP\r\n250-test\r\n250 PIPELINING\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("EHLO: protocol error") == 0);
+    CHECK(r.seen.log.empty());  // not even EHLO was sent
+  }
+  SECTION("an unsolicited reply after EHLO's, before MAIL, in lock-step mode") {
+    Script sc;
+    sc.ehlo = "250 test\r\n250 unsolicited\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("MAIL: protocol error") == 0);
+    CHECK(r.seen.log == "C EHLO client.test\n");
+  }
+  SECTION("an unsolicited reply after MAIL's, before RCPT, in lock-step mode") {
+    Script sc;
+    sc.ehlo = "250 test\r\n";
+    sc.mail = "250 ok\r\n250 fake for RCPT\r\n";
+    sc.rcpt = "550 no such user\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("RCPT: protocol error") == 0);
+  }
+  SECTION("an unsolicited reply before the pipelined group") {
+    Script sc;
+    sc.ehlo = "250-test\r\n250 PIPELINING\r\n250 fake for MAIL\r\n";
+    auto r = run(sc);
+    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(r.outcome.reason.find("MAIL: protocol error") == 0);
+    CHECK(r.seen.log == "C EHLO client.test\n");
+  }
+}
+
+// SPEC §6: what goes between the angle brackets, lock-step and pipelined.
+TEST_CASE("session: addresses are quoted on the wire", "[session][address]") {
+  SECTION("lock-step, the null sender") {
+    Script sc;
+    sc.ehlo = "250 test\r\n";
+    auto r = run(sc, {"", {"john smith@example.org", "x> NOTIFY=NEVER y@example.org"}});
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.seen.log ==
+          "C EHLO client.test\n"
+          "C MAIL FROM:<>\n"
+          "C RCPT TO:<\"john smith\"@example.org>\n"
+          "C RCPT TO:<\"x> NOTIFY=NEVER y\"@example.org>\n"
+          "C DATA\n"
+          "DOT\n"
+          "C QUIT\n");
+  }
+  SECTION("pipelined, a sender that needs quotes too") {
+    auto r = run(Script{}, {"a> b@example.org", {"a@b@example.org", "#@[]"}});
+    CHECK(is_final_k(r.outcome));
+    CHECK(r.seen.log ==
+          "C EHLO client.test\n"
+          "C MAIL FROM:<\"a> b\"@example.org>\n"
+          "C RCPT TO:<\"a@b\"@example.org>\n"
+          "C RCPT TO:<#@[]>\n"
+          "C DATA\n"
+          "DOT\n"
+          "C QUIT\n");
+  }
+}
