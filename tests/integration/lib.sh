@@ -6,6 +6,26 @@
 # Call ok/fail/check_* from the test script's own shell, not from a
 # $(...) or a pipeline: the counters live in this shell.
 
+# --- a network namespace of our own -------------------------------------
+# Every script runs in a network namespace of its own, loopback up, so two
+# runs on one machine (two checkouts, a developer and CI) never share an
+# address, and no server can outlive the script's namespace unnoticed.
+# Sourced from the script's top, so $0 and "$@" are the script's: started
+# in the machine's namespace, the script re-executes itself in a new one.
+# unshare without --fork execs in this process, so the PID (the owner of
+# the Exims, for run's exim_stop_stale) stays the same.
+if [[ -z ${QR_TEST_NETNS:-} ]] &&
+  [[ $(readlink /proc/self/ns/net) == "$(readlink /proc/1/ns/net 2>/dev/null)" ]]; then
+  export QR_TEST_NETNS=1
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  exec unshare --net -- bash -c 'ip link set lo up ||
+    { echo "$0: ip link set lo up failed"; echo "0 passed, 1 failed"; exit 1; }
+    exec bash "$0" "$@"' "$0" "$@"
+  echo "$0: cannot unshare the network namespace"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
 # shellcheck source=tests/integration/paths.sh

@@ -11,30 +11,13 @@
 #
 # notqmail is built from the peer tarball by notqmail.sh, cached under
 # /var/cache/qmail-remote-tests (the first run compiles for about 30 s).
-# The script runs in a network namespace of its own: started outside one,
-# it re-executes itself under `unshare --net` with loopback up.
+# Like every script, it runs in a network namespace of its own (lib.sh).
 #
 # Not here yet: qmail's tcpto (queue/lock/tcpto, qmail-tcpto/qmail-tcpok,
 # SPEC §12). When qmail-remote records dead hosts, a case goes after the
 # failover one: a blackholed first address costs one timeoutconnect, then
 # qmail-tcpto lists it and qmail-tcpok clears it.
 set -u
-
-# --- a network namespace of our own -------------------------------------
-# The same namespace as PID 1 means "not isolated": re-exec in a new one.
-# unshare without --fork execs in this process, so the PID (the owner of
-# the Exims, for run's exim_stop_stale) stays the same.
-if [[ -z ${T_QMAIL_NETNS:-} ]] &&
-  [[ $(readlink /proc/self/ns/net) == "$(readlink /proc/1/ns/net 2>/dev/null)" ]]; then
-  export T_QMAIL_NETNS=1
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  exec unshare --net -- bash -c 'ip link set lo up ||
-    { echo "t_qmail.sh: ip link set lo up failed"; echo "0 passed, 1 failed"; exit 1; }
-    exec bash "$0" "$@"' "$0" "$@"
-  echo "t_qmail.sh: cannot unshare the network namespace"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
