@@ -9,6 +9,7 @@
 #include "lib/admin/explain.h"
 #include "lib/admin/help.h"
 #include "lib/admin/permissions.h"
+#include "lib/admin/tls_notes.h"
 #include "lib/control/control.h"
 #include "lib/control/text.h"
 
@@ -60,6 +61,10 @@ Output check(const std::vector<std::string>& args, const std::string& dir) {
             "qmail-remote runs as)\n";
   for (const std::string& p : check_control(dir, account ? &*account : nullptr)) o.out += p + "\n";
   o.code = o.out.empty() ? 0 : 1;
+  // Notes are not problems: on stderr, like the note above, and the exit
+  // status stays that of the problems.
+  if (auto control = load_control(dir))
+    for (const std::string& n : tls_policy_notes(*control)) o.err += n + "\n";
   return o;
 }
 

@@ -902,3 +902,40 @@ TEST_CASE("--help for the tool and each command", "[admin]") {
   CHECK(d.run({"frobnicate"}).code == 2);
   CHECK(d.run({}).code == 2);
 }
+
+TEST_CASE("check: notes on TLS policies that SPEC §8 changed or that notlshosts cannot lower",
+          "[admin]") {
+  ControlDir d;
+  d.write("routes",
+          "old;;relay.example;u;s3cret\n"
+          "kept;;relay.example;u;s3cret;tls=may\n"
+          "lit;;192.0.2.1:587;u;s3cret\n"
+          "clear;;relay.example;u;s3cret;auth-cleartext=yes\n"
+          "strict;;Plain.Example.:25;;;tls=verify\n"
+          "soft;;plain.example;;;tls=may\n");
+  d.write("routemap", "*;*;old\n");
+  d.write("smtproutes", "example.com:relay.example:587|user|pass\n");
+  fs::create_directories(d.path() + "/notlshosts");
+  d.write("notlshosts/plain.example", "");
+  fs::permissions(d.path() + "/routes", fs::perms(0640));
+  fs::permissions(d.path() + "/smtproutes", fs::perms(0640));
+  Output o = d.run({"check"});
+  INFO(o.out << o.err);
+  CHECK(o.code == 0);  // notes are not problems
+  CHECK(o.out == "");
+  const std::string changed =
+      " has USER/PASS and no tls=, so its TLS policy is verify (encrypt to an IP literal), "
+      "where other qmail-remotes used may (SPEC §8); ";
+  CHECK(o.err ==
+        "control/routes:1: note: route old" + changed +
+            "write tls=may in its OPTIONS to keep the old behaviour\n"
+            "control/routes:3: note: route lit" +
+            changed +
+            "write tls=may in its OPTIONS to keep the old behaviour\n"
+            "control/smtproutes:1: note: this smtproutes entry" +
+            changed +
+            "to relax it, move it to control/routes with tls=may\n"
+            "control/notlshosts/plain.example: note: control/routes:5 requires TLS (verify) to "
+            "plain.example; notlshosts/ only turns tls=may off (SPEC §8), so TLS is still used\n");
+  CHECK(o.err.find("s3cret") == std::string::npos);
+}
