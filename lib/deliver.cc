@@ -12,6 +12,7 @@
 #include "lib/net/connection.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
+#include "lib/smtp/address.h"
 #include "lib/smtp/message.h"
 
 namespace qr {
@@ -331,6 +332,10 @@ void deliver(const Job& job, Rng& rng, Report& report) {
       std::any_of(job.envelope.recipients.begin(), job.envelope.recipients.end(),
                   [](const std::string& r) { return has_forbidden_byte(r); }))
     return report.message('D', texts::kBadAddress);
+  if (!sendable_domain(job.envelope.sender) ||
+      !std::all_of(job.envelope.recipients.begin(), job.envelope.recipients.end(),
+                   [](const std::string& r) { return sendable_domain(r); }))
+    return report.message('D', texts::kBadDomain);
 
   std::string dir = control_dir();
   auto control = load_control(dir);

@@ -68,6 +68,8 @@ inline constexpr std::string_view kSelfMx =
     "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n";
 inline constexpr std::string_view kBadAddress =
     "Address contains a CR, LF or NUL byte and cannot be sent. (#5.1.3)\n";
+inline constexpr std::string_view kBadDomain =
+    "Address has a domain with a space or one of <>\"\\,;() and cannot be sent. (#5.1.3)\n";
 inline constexpr std::string_view kInternal =
     "Internal error in qmail-remote: ";  // + what, "(#4.3.0)"
 inline constexpr std::string_view kNoSmtpUtf8 =

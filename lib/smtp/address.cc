@@ -45,4 +45,15 @@ std::string smtp_path(std::string_view address) {
   return path;
 }
 
+bool sendable_domain(std::string_view address) {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return true;  // no domain: all local part
+  for (unsigned char c : address.substr(at + 1)) {
+    if (c <= ' ' || c == 0x7f) return false;
+    if (std::string_view("<>\"\\,;()").find(static_cast<char>(c)) != std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
 }  // namespace qr

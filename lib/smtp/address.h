@@ -27,4 +27,12 @@ std::string quote_local_part(std::string_view local);
 // bounce sender) is a dot-atom and stays as it is.
 std::string smtp_path(std::string_view address);
 
+// True when the domain of `address` (after its last '@') can go on the wire
+// as it is. A domain cannot be quoted, so one holding a space, a control
+// byte, '<', '>', '"', '\\', ',', ';', '(' or ')' could end the path early
+// or add ESMTP parameters (`x@d> NOTIFY=NEVER`): such an address is refused
+// before connecting. Letters, digits, '-', '.', domain literals
+// ("[192.0.2.1]", "[IPv6:...]") and UTF-8 stay allowed.
+bool sendable_domain(std::string_view address);
+
 }  // namespace qr

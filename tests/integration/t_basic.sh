@@ -192,13 +192,23 @@ for case in 'no LF at all' 'ends in CR\r' 'Subject: x\n\nlast line'; do
   check_eq "partial '$case': D #5.6.2" \
     'D SMTP cannot transfer messages with partial final lines. (#5.6.2)\n' "$(report_text)"
 done
+# A domain cannot be quoted: one that would end the path or add ESMTP
+# parameters is D (#5.1.3) before connecting (SPEC §6).
+for addr in 'x@dest.test> NOTIFY=NEVER' 'x@dest.test NOTIFY=NEVER'; do
+  run_qmail_remote "$root" dest.test s@example.org "$addr" <"$msg"
+  check_qr_clean "domain '$addr': clean"
+  check_match "domain '$addr': D (#5.1.3)" '^D Address has a domain .*\(#5\.1\.3\)' \
+    "$(report_text)"
+  run_qmail_remote "$root" dest.test "$addr" r@dest.test <"$msg"
+  check_match "sender domain '$addr': D (#5.1.3)" '^D .*\(#5\.1\.3\)' "$(report_text)"
+done
 # Through a pipe too (SPEC §1: fd 0 may be a pipe).
 env -i PATH=/usr/bin:/bin QMAIL_ROOT="$root" "$QR_BIN" dest.test s@example.org r@dest.test \
   < <(printf 'x') >"$T_TMP/pipe.out" 2>"$T_TMP/pipe.err"
 check_eq "partial via pipe: D" D "$(report_letters "$T_TMP/pipe.out")"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
-check_eq "helohost, password and partial cases: no connection was made" "" "$(cat "$T_TMP/accepted" 2>/dev/null)"
+check_eq "helohost, password, domain and partial cases: no connection was made" "" "$(cat "$T_TMP/accepted" 2>/dev/null)"
 
 # CR or LF inside an address is never sent (SPEC §6).
 run_qmail_remote "$root" dest.test "s@example.org" $'r@dest.test\r\nRCPT TO:<x@y>' <"$msg"

@@ -126,3 +126,37 @@ TEST_CASE("smtp_path reads back as the address it was made from", "[address]") {
     }
   }
 }
+
+// A domain cannot be quoted: one that could end the path or add ESMTP
+// parameters is refused with D before any connection (deliver()).
+TEST_CASE("sendable_domain", "[address]") {
+  const struct {
+    const char* address;
+    bool ok;
+  } cases[] = {
+      {"a@example.org", true},
+      {"a@[192.0.2.1]", true},
+      {"a@[IPv6:2001:db8::1]", true},
+      {"a@b\xc3\xa9.example", true},     // UTF-8 (SMTPUTF8)
+      {"john smith@example.org", true},  // the local part is quoted instead
+      {"postmaster", true},
+      {"", true},
+      {"#@[]", true},
+      {"x@d> NOTIFY=NEVER", false},
+      {"x@d NOTIFY=NEVER", false},
+      {"x@d>", false},
+      {"x@<d", false},
+      {"x@d\tx", false},
+      {"x@d\x7f", false},
+      {"x@d\"", false},
+      {"x@d\\", false},
+      {"x@d,e", false},
+      {"x@d;e", false},
+      {"x@(d)", false},
+      {"a@b@d e", false},  // the domain is after the last '@'
+  };
+  for (const auto& c : cases) {
+    INFO(c.address);
+    CHECK(qr::sendable_domain(c.address) == c.ok);
+  }
+}
