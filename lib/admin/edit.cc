@@ -211,7 +211,10 @@ Status check_option(const std::string& key, const std::string& value) {
 
 std::string edit_options(const std::string& field, const OptionList& changes) {
   std::vector<std::string> items = option_items(field);
-  for (const auto& [key, value] : changes) {
+  for (const auto& change : changes) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& key = change.first;
+    const std::string& value = change.second;
     auto it = std::find_if(items.begin(), items.end(),
                            [&](const std::string& item) { return key_of(item) == key; });
     if (value == "default") {
