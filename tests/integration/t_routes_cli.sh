@@ -105,7 +105,7 @@ expect "explain: main first, then the shuffled group" \
 expect "explain: three pairs" 7 "$(wc -l <<<"$OUT")"
 run explain --no-dns tmail.io toorop@tmail.io rcpt@tmail.io
 expect "explain: AUTH named, password not" \
-  $'rule: routemap:1\nroute: from_toorop_at_tmail.io\ntls: may\nauth: yes (user login)\nremote=premium.tmail.io:25 local=default tls=may' "$OUT"
+  $'rule: routemap:1\nroute: from_toorop_at_tmail.io\ntls: verify to host names, encrypt to IP literals (USER/PASS and no tls=, SPEC §8)\nauth: yes (user login)\nremote=premium.tmail.io:25 local=default tls=verify' "$OUT"
 run explain --no-dns nowhere.example bob@example.com rcpt@nowhere.example
 expect "explain: no rule is the MX" \
   $'rule: mx\nroute: mx\ntls: may\nauth: no\nremote=mx local=default tls=may' "$OUT"
@@ -172,8 +172,12 @@ OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check)
   ok "control-samples/routes as git keeps it (0644): check says it holds passwords" ||
   not_ok "control-samples/routes as git keeps it (0644): check says it holds passwords" "$OUT"
 chgrp qmail "$SAMPLES/control/routes" && chmod 0640 "$SAMPLES/control/routes"
-OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check 2>&1)
+OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check 2>"$ROOT/check.err")
 expect "control-samples/ passes check (routes root:qmail 0640)" "0:" "$?:$OUT"
+# The seed's route2 has credentials and no tls=: a note (SPEC §8), not a problem.
+expect "control-samples/: the note names route2, whose policy SPEC §8 changed" \
+  "control/routes:$(grep -n '^route2;' "$SAMPLES/control/routes" | cut -d: -f1): note: route route2" \
+  "$(cut -d' ' -f1-4 "$ROOT/check.err")"
 OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" explain --no-dns example.net a@example.org b@example.net)
 expect "control-samples/: route3 for example.net, MX then 3.3.3.3:587 from 1.1.1.1" \
   $'rule: routemap:30\nroute: route3\ntls: may\nauth: no\nremote=mx local=1.1.1.1 tls=may\nremote=[3.3.3.3]:587 local=1.1.1.1 tls=may' "$OUT"
