@@ -56,6 +56,8 @@ fi
 
 # deliver NAME ROUTE_LINE [control file=content ...]: a fresh root with that
 # one route for everything, then one qmail-remote run to r@dest.test.
+# DELIVER_LOCK=FILE makes control/FILE mode 000 first (run it with
+# QR_AS_USER set: root reads anything).
 deliver() {
   local name=$1 line=$2 kv
   shift 2
@@ -66,6 +68,7 @@ deliver() {
     mkdir -p "$(dirname "$root/control/${kv%%=*}")"
     printf '%s' "${kv#*=}" >"$root/control/${kv%%=*}"
   done
+  [[ -n ${DELIVER_LOCK:-} ]] && chmod 000 "$root/control/$DELIVER_LOCK"
   run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
   check_qr_clean "$name: exit 0, no stderr, framing"
   final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
@@ -216,19 +219,8 @@ check_eq "broken clientcert.pem: nothing received" "" "$(exim_received t30on)"
 # Files that exist but cannot be read, as qmail-remote runs (qmailr; here
 # nobody): EACCES is never "no file" (SPEC §3).
 unreadable() { # NAME ROUTE FILE_OR_DIR [control file=content ...]: Z naming FILE
-  local name=$1 line=$2 what=$3
-  shift 3
-  root=$(qmail_root_new)
-  printf '%s\n' "$line" >"$root/control/routes"
-  printf '*;*;%s\n' "${line%%;*}" >"$root/control/routemap"
-  for kv in "$@"; do
-    mkdir -p "$(dirname "$root/control/${kv%%=*}")"
-    printf '%s' "${kv#*=}" >"$root/control/${kv%%=*}"
-  done
-  chmod 000 "$root/control/$what"
-  QR_AS_USER=nobody run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
-  check_qr_clean "$name: exit 0, no stderr, framing"
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+  local name=$1 what=$3
+  DELIVER_LOCK=$what QR_AS_USER=nobody deliver "$name" "$2" "${@:4}"
   check_match "$name: Z" '^Z ' "$final"
   check_contains "$name: names control/$what" "control/$what: cannot read: Permission denied" \
     "$final"

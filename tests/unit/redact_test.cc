@@ -11,6 +11,7 @@
 #include "lib/auth/auth.h"
 #include "lib/auth/base64.h"
 #include "lib/report.h"
+#include "tests/unit/report_fixtures.h"
 
 namespace qr {
 namespace {
@@ -118,23 +119,14 @@ TEST_CASE("redact: short and punctuation-only secrets", "[redact]") {
 }
 
 TEST_CASE("report: every text passes the filter (SPEC §1)", "[redact][report]") {
-  int p[2];
-  REQUIRE(::pipe(p) == 0);
-  {
-    Report r(p[1]);
+  std::string out = test::written([](Report& r) {
     r.secrets().add(kPass);
     r.secrets().add(kToken);
     r.recipient('h', "192.0.2.1 does not like recipient.\nRemote host said: 550 " + kPass + "\n");
     r.message('D',
               "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: 553 "
               "S\r3\rc\rr\r3\rt\rP\ra\r5\r5\n");
-  }
-  ::close(p[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-  ::close(p[0]);
+  });
   CHECK(clean(out));
   CHECK(out.find("Remote host said: 550 [withheld") != std::string::npos);
   CHECK(out.find("Remote host said: 553 [withheld") != std::string::npos);

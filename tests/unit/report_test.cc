@@ -7,26 +7,12 @@
 #include <string>
 
 #include "lib/report.h"
+#include "tests/unit/report_fixtures.h"
 
 namespace qr {
 namespace {
 
-// Everything a Report wrote to a pipe.
-std::string written(const std::function<void(Report&)>& fill) {
-  int p[2];
-  REQUIRE(::pipe(p) == 0);
-  {
-    Report r(p[1]);
-    fill(r);
-  }
-  ::close(p[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-  ::close(p[0]);
-  return out;
-}
+using test::written;
 
 }  // namespace
 
