@@ -42,10 +42,12 @@ struct HostAnswer {
   std::string error;
 };
 
-// Owns the ldns resolver. Servers from /etc/resolv.conf, or from DNSCACHEIP
-// ("1.2.3.4 [::1]:5353,127.0.0.1:53") when set. EDNS0 on, TCP on truncation,
-// 5 s x 2 tries per server. A bad DNSCACHEIP or resolv.conf: create() fails.
-// (ldns/ldns.h needs <stdbool.h> included first in C++: see resolver.cc.)
+// Servers from /etc/resolv.conf, or from DNSCACHEIP ("1.2.3.4
+// [::1]:5353,127.0.0.1:53") when set, asked in that order on connected UDP
+// sockets (a refusing server fails at once: SPEC §12). EDNS0 on, TCP on
+// truncation, one 10 s deadline per query for all servers and both tries
+// (lib/dns/exchange.h). A bad DNSCACHEIP or resolv.conf: create() fails.
+// (ldns/ldns.h needs <stdbool.h> included first in C++: see exchange.h.)
 class Resolver {
  public:
   static Result<std::unique_ptr<Resolver>> create();

@@ -1,9 +1,14 @@
-// The ldns resolver (SPEC §5). Every ldns handle is owned by a unique_ptr.
+// The resolver (SPEC §5): MX, A/AAAA and PTR look-ups. ldns builds and
+// parses the packets; lib/dns/exchange.cc sends them. Every ldns handle is
+// owned by a unique_ptr.
 //
 // Settings, chosen for a mail sender that must fail fast and retry later:
-// - 5 s per try, 2 tries per server: a dead server costs 10 s (measured by
-//   tests/integration/t_dns.sh); ldns then marks it unreachable for the rest
-//   of the process, so the later lookups of one delivery do not wait again.
+// - One deadline per query, 10 s, shared by every server and both tries
+//   (DnsTiming); a server that refuses (nothing on its port: ICMP port
+//   unreachable) fails at once on its connected UDP socket, so the next
+//   server, or the temporary failure, comes without waiting (SPEC §12).
+//   A server silent through its whole share is not asked again by this
+//   process, so the later look-ups of one delivery do not wait for it again.
 // - EDNS0 with a 1232-byte UDP size (the DNS Flag Day 2020 value, which avoids
 //   IP fragmentation) and TCP when an answer is still truncated (RFC 7766):
 //   SPEC §5 "answers over 512 bytes must work".
@@ -16,12 +21,7 @@
 #include <cstring>
 
 #include "lib/dns/dns.h"
-
-// ldns/common.h defines `bool` and `false` as macros unless stdbool.h came
-// first; those macros break C++ headers (std::optional's operator<=>).
-#include <stdbool.h>  // NOLINT: see above
-
-#include <ldns/ldns.h>
+#include "lib/dns/exchange.h"  // ldns/ldns.h, after stdbool.h
 
 namespace qr {
 
@@ -29,40 +29,17 @@ namespace {
 
 struct LdnsFree {
   void operator()(ldns_resolver* r) const { ldns_resolver_deep_free(r); }
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
   void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
   void operator()(ldns_rdf* d) const { ldns_rdf_deep_free(d); }
   void operator()(char* s) const { std::free(s); }  // ldns_rdf2str's malloc'd text
 };
 using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsFree>;
-using PktPtr = std::unique_ptr<ldns_pkt, LdnsFree>;
+using PktPtr = DnsPkt;
 using RrListPtr = std::unique_ptr<ldns_rr_list, LdnsFree>;
 using RdfPtr = std::unique_ptr<ldns_rdf, LdnsFree>;
 using CharPtr = std::unique_ptr<char, LdnsFree>;
 
-constexpr int kTimeoutSeconds = 5;
-constexpr uint8_t kTries = 2;
-constexpr uint8_t kPauseSeconds = 1;
-constexpr uint16_t kEdnsUdpSize = 1232;
 constexpr int kMaxCnameHops = 8;
-
-void configure(ldns_resolver* r) {
-  ldns_resolver_set_timeout(r, timeval{kTimeoutSeconds, 0});
-  ldns_resolver_set_retry(r, kTries);
-  ldns_resolver_set_retrans(r, kPauseSeconds);
-  ldns_resolver_set_edns_udp_size(r, kEdnsUdpSize);
-  ldns_resolver_set_fallback(r, true);
-  ldns_resolver_set_usevc(r, false);
-  ldns_resolver_set_igntc(r, false);
-  ldns_resolver_set_dnssec(r, false);
-  ldns_resolver_set_dnssec_cd(r, false);
-  ldns_resolver_set_dnsrch(r, false);
-  ldns_resolver_set_defnames(r, false);
-  ldns_resolver_set_recursive(r, true);
-  ldns_resolver_set_random(r, false);  // servers in the order configured
-  ldns_resolver_set_fail(r, false);    // on no answer, go on to the next server
-  ldns_resolver_set_ip6(r, LDNS_RESOLV_INETANY);
-}
 
 // Text form of a domain name without the trailing dot of the root.
 std::string dname_text(const ldns_rdf* rdf) {
@@ -109,11 +86,6 @@ RdfPtr addr_rdf(const IpAddr& addr) {
       ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr));
 }
 
-const char* rcode_name(ldns_pkt_rcode rcode) {
-  const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, rcode);
-  return entry ? entry->name : "unknown rcode";
-}
-
 // One query's outcome. Ok: NOERROR (the answer may hold no record of the
 // type: NODATA); NxDomain; TempFail: no server answered, or SERVFAIL, REFUSED
 // or any other error rcode (RFC 1035 §4.1.1), which say nothing about the name.
@@ -158,7 +130,7 @@ void append_addrs(const Reply& reply, ldns_rr_type type, std::vector<IpAddr>* ou
 
 class LdnsResolver final : public Resolver {
  public:
-  explicit LdnsResolver(std::vector<ResolverPtr> resolvers) : resolvers_(std::move(resolvers)) {}
+  explicit LdnsResolver(std::vector<DnsServer> servers) : exchanger_(std::move(servers)) {}
 
   MxAnswer lookup_mx(std::string_view domain, Rng& rng) override;
   HostAnswer lookup_host(std::string_view name) override;
@@ -169,9 +141,8 @@ class LdnsResolver final : public Resolver {
   Reply query(const ldns_rdf* name, ldns_rr_type type);
   Reply ask(const ldns_rdf* name, ldns_rr_type type);  // one query, no CNAME chasing
 
-  // One ldns resolver per DNSCACHEIP server (ldns has one port per
-  // resolver), or one holding all of resolv.conf's servers. Tried in order.
-  std::vector<ResolverPtr> resolvers_;
+  // DNSCACHEIP's or resolv.conf's servers, asked in the order configured.
+  DnsExchanger exchanger_;
 };
 
 Reply LdnsResolver::query(std::string_view name, ldns_rr_type type) {
@@ -205,27 +176,13 @@ Reply LdnsResolver::query(const ldns_rdf* name, ldns_rr_type type) {
 
 Reply LdnsResolver::ask(const ldns_rdf* name, ldns_rr_type type) {
   std::string what = dname_text(name);
-  std::string last = "no DNS server configured";
-  for (auto& r : resolvers_) {
-    ldns_pkt* raw = nullptr;
-    ldns_status st =
-        ldns_resolver_query_status(&raw, r.get(), name, type, LDNS_RR_CLASS_IN, LDNS_RD);
-    PktPtr pkt(raw);
-    if (st != LDNS_STATUS_OK || !pkt) {
-      last = st != LDNS_STATUS_OK ? ldns_get_errorstr_by_id(st) : "no DNS server answered";
-      continue;
-    }
-    if (ldns_pkt_tc(pkt.get())) {
-      last = "truncated answer and no TCP answer";
-      continue;
-    }
-    ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt.get());
-    if (rcode == LDNS_RCODE_NOERROR) return Reply{DnsStatus::Ok, std::move(pkt), {}};
-    if (rcode == LDNS_RCODE_NXDOMAIN)
-      return Reply{DnsStatus::NxDomain, std::move(pkt), "no such domain " + what};
-    last = rcode_name(rcode);  // SERVFAIL, REFUSED, ...: ask the next server
-  }
-  return Reply{DnsStatus::TempFail, nullptr, "DNS temporary failure for " + what + ": " + last};
+  DnsExchangeResult r = exchanger_.query(name, type);
+  if (!r.pkt)
+    return Reply{DnsStatus::TempFail, nullptr,
+                 "DNS temporary failure for " + what + ": " + r.error};
+  if (ldns_pkt_get_rcode(r.pkt.get()) == LDNS_RCODE_NXDOMAIN)
+    return Reply{DnsStatus::NxDomain, std::move(r.pkt), "no such domain " + what};
+  return Reply{DnsStatus::Ok, std::move(r.pkt), {}};
 }
 
 HostAnswer LdnsResolver::lookup_host(std::string_view name) {
@@ -339,49 +296,42 @@ Result<std::string> LdnsResolver::lookup_ptr(const IpAddr& addr) {
   return Error{"no PTR record for " + addr.str()};
 }
 
-Result<ResolverPtr> from_servers(const std::vector<DnsServer>& servers, size_t first, size_t n) {
-  ResolverPtr r(ldns_resolver_new());
-  if (!r) return Error{"ldns: out of memory"};
-  configure(r.get());
-  ldns_resolver_set_port(r.get(), servers[first].port);
-  for (size_t i = first; i < first + n; ++i) {
-    RdfPtr ns = addr_rdf(servers[i].addr);
-    if (!ns || ldns_resolver_push_nameserver(r.get(), ns.get()) != LDNS_STATUS_OK)
-      return Error{"ldns: cannot add DNS server " + servers[i].addr.str()};
+// resolv.conf's nameserver lines, parsed by ldns, in their order.
+Result<std::vector<DnsServer>> from_resolv_conf() {
+  ldns_resolver* raw = nullptr;
+  ldns_status st = ldns_resolver_new_frm_file(&raw, nullptr);  // /etc/resolv.conf
+  ResolverPtr r(raw);
+  if (st == LDNS_STATUS_FILE_ERR && access("/etc/resolv.conf", F_OK) != 0) {
+    // No resolv.conf: the C library's default, a cache on this host.
+    return std::vector<DnsServer>{DnsServer{*IpAddr::parse("127.0.0.1"), 53}};
   }
-  return r;
+  if (st != LDNS_STATUS_OK || !r)
+    return Error{std::string("/etc/resolv.conf: ") + ldns_get_errorstr_by_id(st)};
+  std::vector<DnsServer> servers;
+  ldns_rdf** ns = ldns_resolver_nameservers(r.get());
+  for (size_t i = 0; i < ldns_resolver_nameserver_count(r.get()); ++i) {
+    auto addr = rdf_addr(ns[i]);
+    if (!addr) return Error{"/etc/resolv.conf: a nameserver that is not an IP address"};
+    servers.push_back(DnsServer{*addr, ldns_resolver_port(r.get())});
+  }
+  if (servers.empty()) return Error{"/etc/resolv.conf: no nameserver line"};
+  return servers;
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Resolver>> Resolver::create() {
-  std::vector<ResolverPtr> resolvers;
+  std::vector<DnsServer> servers;
   if (const char* env = std::getenv("DNSCACHEIP")) {
-    auto servers = parse_dnscacheip(env);
-    if (!servers) return Error{servers.error()};
-    for (size_t i = 0; i < servers->size(); ++i) {
-      auto r = from_servers(*servers, i, 1);
-      if (!r) return Error{r.error()};
-      resolvers.push_back(std::move(*r));
-    }
+    auto parsed = parse_dnscacheip(env);
+    if (!parsed) return Error{parsed.error()};
+    servers = std::move(*parsed);
   } else {
-    ldns_resolver* raw = nullptr;
-    ldns_status st = ldns_resolver_new_frm_file(&raw, nullptr);  // /etc/resolv.conf
-    ResolverPtr r(raw);
-    if (st == LDNS_STATUS_FILE_ERR && access("/etc/resolv.conf", F_OK) != 0) {
-      // No resolv.conf: the C library's default, a cache on this host.
-      auto local = from_servers({DnsServer{*IpAddr::parse("127.0.0.1"), 53}}, 0, 1);
-      if (!local) return Error{local.error()};
-      r = std::move(*local);
-    } else if (st != LDNS_STATUS_OK || !r) {
-      return Error{std::string("/etc/resolv.conf: ") + ldns_get_errorstr_by_id(st)};
-    }
-    configure(r.get());
-    if (ldns_resolver_nameserver_count(r.get()) == 0)
-      return Error{"/etc/resolv.conf: no nameserver line"};
-    resolvers.push_back(std::move(r));
+    auto parsed = from_resolv_conf();
+    if (!parsed) return Error{parsed.error()};
+    servers = std::move(*parsed);
   }
-  return std::unique_ptr<Resolver>(new LdnsResolver(std::move(resolvers)));
+  return std::unique_ptr<Resolver>(new LdnsResolver(std::move(servers)));
 }
 
 }  // namespace qr

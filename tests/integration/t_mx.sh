@@ -16,7 +16,9 @@ MX1=$(alloc_ip) MX2=$(alloc_ip) IMP=$(alloc_ip) RELAY=$(alloc_ip)
 DEAD=$(alloc_ip) L1=$(alloc_ip) L2=$(alloc_ip) STUBDEAD=$(alloc_ip)
 BIGDEAD=()
 for i in $(seq 1 24); do BIGDEAD+=("$(alloc_ip)"); done
-DNS_IP=127.0.0.41 DNS_PORT=5341 DNS_DEAD_PORT=5342 # nothing listens on 5342
+# Port 53 (this script's own network namespace): resolv.conf can name no other.
+DNS_IP=127.0.0.41 DNS_PORT=53 DNS_DEAD_PORT=5342 # nothing listens on 5342
+DNS_REFUSING=$(alloc_ip)                         # nothing listens on its port 53
 SELF=127.0.0.1 # configured on lo: this host (SPEC §5)
 Z=t41.example
 
@@ -359,16 +361,57 @@ check_contains "big answer: the 25th MX delivered" \
   "route=mx local=default remote=b25-$long.${Z}[$MX1]:25" "$(report_text)"
 expect_at "big answer: mx1 got it" t41mx1
 
-# --- 4. DNSCACHEIP at a dead port ---------------------------------------------
+# --- 4. DNS servers that refuse (SPEC §12, issue 12) -------------------------
+# Nothing listens there: the kernel answers with ICMP port unreachable,
+# which qmail-remote's connected UDP sockets report at once. The old
+# resolver waited 5 s x 2 tries for an answer (10.3 s a delivery; vanilla
+# 0.34 s). Bounds are generous (a loaded machine): 2 s.
+at_once() { # NAME: the last run took under 2 s
+  if ((QR_MS < 2000)); then ok "$1: in $QR_MS ms (< 2 s; was 10 s)"; else
+    fail "$1: under 2 s" "$QR_MS ms"
+  fi
+}
 clear_all
 DNSCACHEIP=$DNS_IP:$DNS_DEAD_PORT deliver "$r1" "pref.$Z"
-check_qr_clean "dead DNS server: clean"
-check_match "dead DNS server: Z #4.1.2" \
-  "^Z Sorry, I couldn't find any host by that name\\. \\(#4\\.1\\.2\\)\\\\n.*route=route1\\\\n\$" \
+check_qr_clean "refusing DNS server: clean"
+check_match "refusing DNS server: Z #4.1.2" \
+  "^Z Sorry, I couldn't find any host by that name\\. \\(#4\\.1\\.2\\)\\\\n.*connection refused.*route=route1\\\\n\$" \
   "$(report_text)"
-if ((QR_MS <= 20000)); then ok "dead DNS server: bounded time (${QR_MS} ms)"; else
-  fail "dead DNS server: bounded time" "${QR_MS} ms"
-fi
-expect_at "dead DNS server: nothing sent" none
+at_once "refusing DNS server: Z"
+expect_at "refusing DNS server: nothing sent" none
+
+clear_all
+DNSCACHEIP="$DNS_IP:$DNS_DEAD_PORT,$DNS_IP:$DNS_PORT" deliver "$plain" "pref.$Z"
+check_qr_clean "DNSCACHEIP refusing server first: clean"
+check_eq "DNSCACHEIP refusing server first: letters" rK "$(report_letters)"
+at_once "DNSCACHEIP refusing server first: delivered"
+expect_at "DNSCACHEIP refusing server first: mx1 got it" t41mx1
+
+# The same from /etc/resolv.conf (no DNSCACHEIP), as most installations
+# have it: QR_BIN becomes a wrapper that runs ./qmail-remote in a mount
+# namespace of its own with our file bind-mounted on /etc/resolv.conf.
+resolv=$T_TMP/resolv.conf
+resolv_qr=$T_TMP/qmail-remote-resolv
+printf '%s\n' '#!/bin/bash' \
+  "exec unshare --mount -- bash -c 'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$@\"' \\" \
+  "  '$resolv' '$QR_BIN' \"\$@\"" >"$resolv_qr"
+chmod 755 "$resolv_qr"
+printf 'nameserver %s\nnameserver %s\n' "$DNS_REFUSING" "$DNS_IP" >"$resolv"
+clear_all
+DNSCACHEIP='' QR_BIN=$resolv_qr deliver "$plain" "pref.$Z"
+check_qr_clean "resolv.conf refusing server first: clean"
+check_eq "resolv.conf refusing server first: letters" rK "$(report_letters)"
+at_once "resolv.conf refusing server first: delivered"
+expect_at "resolv.conf refusing server first: mx1 got it" t41mx1
+
+printf 'nameserver %s\n' "$DNS_REFUSING" >"$resolv"
+clear_all
+DNSCACHEIP='' QR_BIN=$resolv_qr deliver "$plain" "pref.$Z"
+check_qr_clean "resolv.conf only a refusing server: clean"
+check_match "resolv.conf only a refusing server: Z #4.1.2 naming it" \
+  "^Z Sorry, I couldn't find any host by that name\\. \\(#4\\.1\\.2\\)\\\\n.*$DNS_REFUSING:53: connection refused" \
+  "$(report_text)"
+at_once "resolv.conf only a refusing server: Z"
+expect_at "resolv.conf only a refusing server: nothing sent" none
 
 summary
