@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/admin/commands.h"
+#include "lib/admin/tcpto.h"
 #include "lib/net/tcpto.h"
 
 using qr::DeadHosts;
@@ -708,4 +710,139 @@ TEST_CASE("tcpto: 50 processes at once never corrupt the files", "[tcpto]") {
     ++used;
   }
   CHECK(used == 5u * kChildren);
+}
+
+// --- qmail-routes tcpto and tcpok ----------------------------------------
+
+TEST_CASE("tcpto: human_age", "[tcpto][admin]") {
+  CHECK(qr::human_age(0) == "0 s");
+  CHECK(qr::human_age(59) == "59 s");
+  CHECK(qr::human_age(303) == "5 min 3 s");
+  CHECK(qr::human_age(7800) == "2 h 10 min");
+  CHECK(qr::human_age(273600) == "3 d 4 h");
+}
+
+TEST_CASE("tcpto: qmail-routes tcpto lists both files", "[tcpto][admin]") {
+  LockDir dir;
+  Bytes q(1024);
+  qmail_record(q, 0, 192, 0, 2, 1, 3, uint32_t(kNow - 303));    // skipped
+  qmail_record(q, 1, 192, 0, 2, 2, 1, uint32_t(kNow - 10));     // tried last
+  qmail_record(q, 2, 192, 0, 2, 3, 2, uint32_t(kNow - 4000));   // some processes
+  qmail_record(q, 3, 192, 0, 2, 4, 2, uint32_t(kNow - 7000));   // window passed
+  qmail_record(q, 4, 192, 0, 2, 5, 0, uint32_t(kNow - 7000));   // reset: not listed
+  qmail_record(q, 5, 192, 0, 2, 6, 12, uint32_t(kNow - 7000));  // spoilt
+  dir.write(Format::qmail, q);
+  Bytes p(tcpto::kPairFileSize);
+  tcpto::encode(Format::pairs, {ip("2001:db8::25"), std::nullopt, 2, uint32_t(kNow - 59)},
+                p.data());
+  tcpto::encode(Format::pairs, {ip("192.0.2.9"), ip("10.0.0.7"), 1, uint32_t(kNow - 7800)},
+                p.data() + 48);
+  dir.write(Format::pairs, p);
+  qr::Output o = qr::tcpto_list(dir.path(), kNow);
+  CHECK(o.code == 0);
+  CHECK(o.err == "");
+  CHECK(o.out ==
+        "remote        local     count  last failure    now\n"
+        "192.0.2.1     any       3      5 min 3 s ago   skipped\n"
+        "192.0.2.2     any       1      10 s ago        tried last\n"
+        "192.0.2.3     any       2      1 h 6 min ago   skipped by some processes\n"
+        "192.0.2.4     any       2      1 h 56 min ago  tried\n"
+        "2001:db8::25  any       2      59 s ago        skipped\n"
+        "192.0.2.9     10.0.0.7  1      2 h 10 min ago  tried\n"
+        "queue/lock/tcpto: 1 record ignored (a count over 10, a time in the future or an "
+        "unknown format)\n");
+}
+
+TEST_CASE("tcpto: qmail-routes tcpto with missing or bad files", "[tcpto][admin]") {
+  LockDir dir;
+  qr::Output o = qr::tcpto_list(dir.path(), kNow);
+  CHECK(o.code == 0);
+  CHECK(o.out ==
+        "no dead hosts remembered\n"
+        "queue/lock/tcpto: missing: nothing is remembered (qmail's installer makes it)\n"
+        "queue/lock/tcpto-pairs: missing: IPv6 and pair failures are not remembered "
+        "(qmail-routes tcpok makes it)\n");
+  dir.write(Format::qmail, Bytes(1000));
+  dir.write(Format::pairs, Bytes(tcpto::kPairFileSize));
+  o = qr::tcpto_list(dir.path(), kNow);
+  CHECK(o.code == 1);
+  CHECK(o.out == "no dead hosts remembered\n");
+  CHECK(o.err ==
+        "qmail-routes: queue/lock/tcpto: 1000 bytes, not 1024: qmail-remote ignores it "
+        "(qmail-routes tcpok rewrites it)\n");
+}
+
+TEST_CASE("tcpto: qmail-routes tcpok, all or one address", "[tcpto][admin]") {
+  // A qmail root: control/ and queue/lock/ side by side.
+  LockDir root;
+  std::filesystem::create_directories(root.path() + "/control");
+  std::filesystem::create_directories(root.path() + "/queue/lock");
+  const std::string control = root.path() + "/control";
+  const std::string lock = root.path() + "/queue/lock";
+  REQUIRE(tcpto::lock_dir_for(control) == lock);
+  uint64_t clock = kNow;
+  auto fill = [&] {
+    DeadHosts::Config c;
+    c.lock_dir = lock;
+    c.now = [&clock] { return clock; };
+    DeadHosts hosts(c);
+    hosts.record_timeout(ip("192.0.2.1"), std::nullopt, false);
+    hosts.record_timeout(ip("192.0.2.2"), std::nullopt, false);
+    hosts.record_timeout(ip("2001:db8::25"), std::nullopt, false);
+    hosts.record_timeout(ip("192.0.2.3"), ip("10.0.0.7"), true);
+    hosts.record_timeout(ip("192.0.2.1"), ip("10.0.0.8"), true);
+  };
+  auto count_in = [&](Format f) {
+    std::ifstream in(tcpto::path_of(lock, f), std::ios::binary);
+    Bytes img(std::istreambuf_iterator<char>(in), {});
+    int n = 0;
+    for (size_t i = 0; i < img.size() / tcpto::record_size(f); ++i)
+      if (tcpto::decode(f, img.data() + i * tcpto::record_size(f), clock)) ++n;
+    return n;
+  };
+  // qmail's file as its installer leaves it; tcpto-pairs missing.
+  std::ofstream(tcpto::path_of(lock, Format::qmail), std::ios::binary) << std::string(1024, '\0');
+
+  qr::Output o = qr::run_command({"tcpok"}, control);
+  CHECK(o.code == 0);
+  CHECK(o.out == "queue/lock/tcpto: cleared\nqueue/lock/tcpto-pairs: cleared\n");
+  struct stat st;
+  REQUIRE(::stat(tcpto::path_of(lock, Format::pairs).c_str(), &st) == 0);
+  CHECK(st.st_size == off_t(tcpto::kPairFileSize));
+  CHECK((st.st_mode & 07777) == 0644);
+
+  fill();
+  CHECK(count_in(Format::qmail) == 2);
+  CHECK(count_in(Format::pairs) == 3);
+  o = qr::run_command({"tcpok", "192.0.2.1"}, control);
+  CHECK(o.code == 0);
+  CHECK(o.out == "cleared 2 records of 192.0.2.1\n");  // its own, and its pair
+  CHECK(count_in(Format::qmail) == 1);
+  CHECK(count_in(Format::pairs) == 2);
+  o = qr::run_command({"tcpok", "[2001:db8::25]"}, control);
+  CHECK(o.out == "cleared 1 record of 2001:db8::25\n");
+  o = qr::run_command({"tcpok", "10.0.0.7"}, control);  // our local IP
+  CHECK(o.out == "cleared 1 record of 10.0.0.7\n");
+  o = qr::run_command({"tcpok", "10.0.0.7"}, control);
+  CHECK(o.out == "nothing remembered of 10.0.0.7\n");
+  o = qr::run_command({"tcpok", "mx.example"}, control);
+  CHECK(o.code == 2);
+  CHECK(o.err ==
+        "qmail-routes: 'mx.example' is not an IP address (see qmail-routes tcpok --help)\n");
+
+  fill();
+  // A wrong-sized qmail file is rewritten at the right size, as zeros.
+  ::truncate(tcpto::path_of(lock, Format::qmail).c_str(), 2000);
+  o = qr::run_command({"tcpok"}, control);
+  CHECK(o.code == 0);
+  REQUIRE(::stat(tcpto::path_of(lock, Format::qmail).c_str(), &st) == 0);
+  CHECK(st.st_size == 1024);
+  CHECK(count_in(Format::qmail) == 0);
+  CHECK(count_in(Format::pairs) == 0);
+
+  o = qr::run_command({"tcpto"}, control);
+  CHECK(o.code == 0);
+  CHECK(o.out == "no dead hosts remembered\n");
+  CHECK(qr::run_command({"tcpto", "x"}, control).code == 2);
+  CHECK(qr::run_command({"tcpok", "--help"}, control).out.find("usage: qmail-routes tcpok") == 0);
 }
