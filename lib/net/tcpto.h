@@ -43,29 +43,33 @@
 //
 // How the walk (lib/deliver.cc) uses it, with the class DeadHosts below:
 //
-//   // in class Walk:
+//   // in class Walk, after dir_:
 //   DeadHosts dead_{tcpto::lock_dir_for(dir_)};
-//   std::vector<Attempt> demoted_;        // tried after every unmarked pair
+//   std::vector<Attempt> demoted_;  // tried after every unmarked pair of the plan
 //
 //   // Walk::run(), instead of `for (const auto& a : attempts) if (attempt(...)) return;`
 //   for (const auto& a : attempts) {
 //     tcpto::Verdict v = dead_.check(a.target.addr, a.local);
 //     if (v.kind == tcpto::Kind::skipped) {
-//       note(format_endpoint(a.target.addr, a.target.port) + ": " + tcpto::skipped_text(v),
-//            " from " + (a.local ? a.local->str() : "default"),
-//            format_endpoint(a.target.addr, a.target.port).size());
-//       continue;
+//       std::string where = format_endpoint(a.target.addr, a.target.port) +
+//                           (a.target.host.empty() ? "" : " (" + a.target.host + ")");
+//       note(where + ": " + tcpto::skipped_text(v),
+//            " from " + (a.local ? a.local->str() : "default"), where.size());
+//     } else if (v.kind == tcpto::Kind::demoted) {
+//       demoted_.push_back(a);
+//     } else if (attempt(a.target, a.local)) {
+//       return;
 //     }
-//     if (v.kind == tcpto::Kind::demoted) { demoted_.push_back(a); continue; }
-//     if (attempt(a.target, a.local)) return;
 //   }
 //   // ...after the loop over plan.remotes, before give_up():
-//   for (const auto& a : demoted_) if (attempt(a.target, a.local)) return;
+//   for (const auto& a : demoted_)
+//     if (attempt(a.target, a.local)) return;
 //
 //   // Walk::attempt(), right after connect_tcp():
-//   if (fd) dead_.answered(t.addr, local);
-//   else if (cf.timed_out) dead_.timed_out(t.addr, local);
-//   else if (!cf.bind_failed) dead_.answered(t.addr, local);   // refused, unreachable
+//   if (fd || (!cf.timed_out && !cf.bind_failed))
+//     dead_.answered(t.addr, local);  // connected, refused, unreachable
+//   else if (cf.timed_out)
+//     dead_.timed_out(t.addr, local);
 //
 // (ConnectFailure::timed_out is set by connect_tcp, lib/net/connect.h.) The
 // DeadHosts destructor, at the end of deliver(), writes what is pending; the
