@@ -6,7 +6,8 @@
 # reader sees nothing; what the classic qmail-remote records is read by us;
 # and an address we recorded twice is skipped by the classic qmail-remote
 # without a connect. qmail-routes tcpto/tcpok on both files, tcpto-pairs
-# made by tcpok with qmailr as its owner.
+# made by tcpok with qmailr as its owner. Our walk: a demoted address tried
+# last, a skipped one named without a connect, a timeout recorded.
 #
 # notqmail is built from the peer tarball by notqmail.sh (cached under
 # /var/cache/qmail-remote-tests; the first run for a checkout compiles for
@@ -27,6 +28,7 @@ PROBE=$REPO_ROOT/build/tcpto-probe
 ROUTES=${QR_ROUTES_BIN:-$REPO_ROOT/qmail-routes}
 DEAD1=$(alloc_ip) # blackholed: the classic qmail-remote records it
 DEAD2=$(alloc_ip) # blackholed: we record it, the classic one skips it
+REFUSE=$(alloc_ip) # nothing listens: connection refused
 BH_PID=
 QENV=(env -i "PATH=$ROOT/bin:/usr/bin:/bin" "QMAIL_ROOT=$ROOT")
 qenv() { "${QENV[@]}" "$@"; }
@@ -185,6 +187,38 @@ else
   check_eq "tcpok IP" "cleared 1 record of $DEAD2" "$out"
   check_eq "tcpok IP: gone from qmail-tcpto" "" "$(qmail_tcpto_line "$DEAD2")"
   check_match "tcpok IP: the other one stays" "^${DEAD1//./\\.} timed out" "$(qmail_tcpto_line "$DEAD1")"
+
+  # --- our walk (lib/deliver.cc) ------------------------------------------
+  # DEAD1 has count 1 (the classic one's timeout): demoted behind REFUSE.
+  printf 'demote;;%s:25&%s:25;;\n' "$DEAD1" "$REFUSE" >"$c/routes"
+  echo '*;demote.test;demote' >"$c/routemap"
+  run_qmail_remote "$ROOT" demote.test s@example.org r@demote.test <"$msg"
+  check_qr_clean "walk, demoted: clean"
+  text=$(report_text)
+  check_match "walk, demoted: the refused pair first, the demoted one last" \
+    "${REFUSE//./\\.}:25 from default: connection refused.*${DEAD1//./\\.}:25 from default: timed out" "$text"
+  check_match "walk, demoted: within 120 s, not counted again" \
+    "recent timeouts: 1\$" "$(qmail_tcpto_line "$DEAD1")"
+
+  # Count 2: skipped at once and named in the report.
+  probe --now $((now - 200)) timeout "$DEAD2"
+  probe timeout "$DEAD2"
+  run_qmail_remote "$ROOT" dead2.test s@example.org r@dead2.test <"$msg"
+  check_qr_clean "walk, skipped: clean"
+  check_eq "walk, skipped: Z" Z "$(report_letters)"
+  check_contains "walk, skipped: named in the attempt list" \
+    "$DEAD2:25 from default: skipped: no connection within timeoutconnect, " "$(report_text)"
+  if ((QR_MS < 1000)); then ok "walk, skipped: no connect (${QR_MS} ms)"; else
+    fail "walk, skipped: no connect" "took $QR_MS ms (timeoutconnect 2 s)"
+  fi
+
+  # Our walk records a timeout in qmail's file, for qmail-tcpto to list.
+  qenv "$ROOT/bin/qmail-tcpok"
+  run_qmail_remote "$ROOT" dead1.test s@example.org r@dead1.test <"$msg"
+  check_qr_clean "walk, timeout: clean"
+  check_match "walk, timeout: recorded, qmail-tcpto lists it" \
+    "^${DEAD1//./\\.} timed out [0-9]+ seconds ago; # recent timeouts: 1\$" \
+    "$(qmail_tcpto_line "$DEAD1")"
 fi
 
 summary
