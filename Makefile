@@ -56,7 +56,11 @@ $(OUT)/qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libqr.a
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(FMT_LDLIBS)
 
-unit: $(BUILD)/unit-tests
+# t_tcpto.sh's helper: records dead hosts through lib/net/tcpto (SPEC §12).
+$(BUILD)/tcpto-probe: $(BUILD)/tests/integration/tcpto_probe.o $(BUILD)/libqr.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(BUILD)/unit-tests $(BUILD)/tcpto-probe
 
 # Every suite: unit, integration (real Exim and Unbound), the sanitizer
 # build, a short run of every fuzz target. tests/run-all prints the sum last.

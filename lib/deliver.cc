@@ -10,6 +10,7 @@
 #include "lib/dns/dns.h"
 #include "lib/net/connect.h"
 #include "lib/net/connection.h"
+#include "lib/net/tcpto.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
 #include "lib/smtp/address.h"
@@ -109,6 +110,9 @@ class Walk {
   };
   std::vector<Failure> failures_;
   size_t tried_ = 0, smtputf8_missing_ = 0;
+  // SPEC §12: dead hosts, and the pairs demoted to the end of the walk.
+  DeadHosts dead_{tcpto::lock_dir_for(dir_)};
+  std::vector<Attempt> demoted_;
 };
 
 Resolver* Walk::resolver(std::string* error) {
@@ -256,6 +260,11 @@ bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
     ++tried_;
     ConnectFailure cf;
     auto fd = connect_tcp(t.addr, t.port, local, control_.timeoutconnect, &cf);
+    // SPEC §12: only a timeout counts; an answer (refused too) resets.
+    if (fd || (!cf.timed_out && !cf.bind_failed))
+      dead_.answered(t.addr, local);
+    else if (cf.timed_out)
+      dead_.timed_out(t.addr, local);
     if (!fd) {
       note(where + ": " + cf.text, from, where.size());
       return false;
@@ -315,10 +324,23 @@ void Walk::run() {
       auto attempts = pair_attempts({t}, plan.locals);
       if (attempts.empty())
         note(format_endpoint(t.addr, t.port) + ": no local IP of its address family in this route");
-      for (const auto& a : attempts)
-        if (attempt(a.target, a.local)) return;
+      for (const auto& a : attempts) {
+        tcpto::Verdict v = dead_.check(a.target.addr, a.local);
+        if (v.kind == tcpto::Kind::skipped) {
+          std::string where = format_endpoint(a.target.addr, a.target.port) +
+                              (a.target.host.empty() ? "" : " (" + a.target.host + ")");
+          note(where + ": " + tcpto::skipped_text(v),
+               " from " + (a.local ? a.local->str() : "default"), where.size());
+        } else if (v.kind == tcpto::Kind::demoted) {
+          demoted_.push_back(a);  // after every unmarked pair of the plan
+        } else if (attempt(a.target, a.local)) {
+          return;
+        }
+      }
     }
   }
+  for (const auto& a : demoted_)
+    if (attempt(a.target, a.local)) return;
   give_up();
 }
 

@@ -1,5 +1,6 @@
 #include "lib/admin/commands.h"
 
+#include <ctime>
 #include <map>
 #include <optional>
 
@@ -9,9 +10,11 @@
 #include "lib/admin/explain.h"
 #include "lib/admin/help.h"
 #include "lib/admin/permissions.h"
+#include "lib/admin/tcpto.h"
 #include "lib/admin/tls_notes.h"
 #include "lib/control/control.h"
 #include "lib/control/text.h"
+#include "lib/net/tcpto.h"
 
 namespace qr {
 
@@ -291,6 +294,11 @@ Output run_command(const std::vector<std::string>& args, const std::string& dir,
   if (cmd == "explain") return explain_cmd(rest, dir);
   if (cmd == "add") return add(rest, dir, write);
   if (cmd == "set") return set(rest, dir, write);
+  // SPEC §12: the dead hosts, in $QMAIL_ROOT/queue/lock beside control/.
+  if (cmd == "tcpto")
+    return rest.empty() ? tcpto_list(tcpto::lock_dir_for(dir), uint64_t(std::time(nullptr)))
+                        : usage_error(cmd, "takes no argument");
+  if (cmd == "tcpok") return tcpto_ok(rest, tcpto::lock_dir_for(dir));
   return del(rest, dir, write);
 }
 

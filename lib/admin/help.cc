@@ -16,6 +16,8 @@ constexpr std::string_view kTool =
     "  add [-d DEST] -rh HOST [options]      add a remote host to a destination's route\n"
     "  set ID --tls|--helo|--auth-cleartext VALUE  change the options of entry ID's route\n"
     "  del ID                                delete entry ID of `list`\n"
+    "  tcpto                                 list the dead hosts qmail-remote remembers\n"
+    "  tcpok [IP]                            forget them all, or one address\n"
     "\n"
     "`qmail-routes COMMAND --help` describes one command. See qmail-routes(8).\n";
 
@@ -100,6 +102,31 @@ constexpr std::string_view kDel =
     "Deletes entry ID of `qmail-routes list`: that host from its route, and the\n"
     "route and its routemap line when it was the route's last host.\n";
 
+constexpr std::string_view kTcpto =
+    "usage: qmail-routes tcpto\n"
+    "\n"
+    "Lists the remote addresses, and (remote, local IP) pairs, whose connect\n"
+    "timed out: queue/lock/tcpto, qmail's own file (qmail-tcpto\n"
+    "lists it too: IPv4 addresses), and queue/lock/tcpto-pairs (IPv6 addresses,\n"
+    "and pairs that timed out while the remote answered another local IP).\n"
+    "One line each: remote, local IP (any: whichever), the count of recent\n"
+    "timeouts, when the last was counted, and what a delivery does now:\n"
+    "  skipped      count 2 or more, within the window: not tried, listed in\n"
+    "               the report as \"skipped: no connection within timeoutconnect\"\n"
+    "  tried last   count 1, within the window: tried after every other pair\n"
+    "  tried        the window has passed\n"
+    "The window is (60 + pid mod 32) * 64 s, 64 to 97 minutes, different for\n"
+    "each qmail-remote process (as qmail's): between the two, \"by some processes\".\n";
+
+constexpr std::string_view kTcpok =
+    "usage: qmail-routes tcpok [IP]\n"
+    "\n"
+    "Without IP: forgets every dead host, as qmail-tcpok does, in both\n"
+    "queue/lock/tcpto and queue/lock/tcpto-pairs, and makes tcpto-pairs (owned\n"
+    "as tcpto is) when it is missing: run it once after installing.\n"
+    "With IP: forgets the records of that address only (as the remote, or in\n"
+    "tcpto-pairs as our local IP).\n";
+
 }  // namespace
 
 std::string_view help_text(std::string_view command) {
@@ -110,6 +137,8 @@ std::string_view help_text(std::string_view command) {
   if (command == "add") return kAdd;
   if (command == "set") return kSet;
   if (command == "del") return kDel;
+  if (command == "tcpto") return kTcpto;
+  if (command == "tcpok") return kTcpok;
   return {};
 }
 

@@ -19,8 +19,9 @@ std::string connect_error_text(int err) {
   return std::strerror(err);
 }
 
-std::optional<Fd> fail(ConnectFailure* failure, bool bind_failed, std::string text) {
-  if (failure) *failure = ConnectFailure{bind_failed, std::move(text)};
+std::optional<Fd> fail(ConnectFailure* failure, bool bind_failed, std::string text,
+                       bool timed_out = false) {
+  if (failure) *failure = ConnectFailure{bind_failed, std::move(text), timed_out};
   return std::nullopt;
 }
 
@@ -47,13 +48,16 @@ std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0) return fd;
   // EINTR: the connect goes on in the background, exactly as EINPROGRESS.
   if (errno != EINPROGRESS && errno != EINTR) {
-    return fail(failure, false, connect_error_text(errno));
+    return fail(failure, false, connect_error_text(errno), errno == ETIMEDOUT);
   }
-  if (auto w = wait_fd(fd.get(), POLLOUT, timeout_s); !w) return fail(failure, false, w.error());
+  // wait_fd fails only when the time is up (or poll itself fails).
+  if (auto w = wait_fd(fd.get(), POLLOUT, timeout_s); !w)
+    return fail(failure, false, w.error(), true);
   int err = 0;
   socklen_t errlen = sizeof err;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &errlen) != 0) err = errno;
-  if (err != 0) return fail(failure, false, connect_error_text(err));
+  // ETIMEDOUT: the kernel gave up first (qmail's error_timeout is ETIMEDOUT).
+  if (err != 0) return fail(failure, false, connect_error_text(err), err == ETIMEDOUT);
   return fd;
 }
 

@@ -15,6 +15,9 @@ struct ConnectFailure {
   bool bind_failed = false;  // the local IP could not be bound (not on this machine...)
   std::string text;          // "cannot bind 192.0.2.1: Cannot assign requested address",
                              // "connection refused", "timed out after 60 s", ...
+  // No answer within timeout_s (or the kernel's ETIMEDOUT): the only
+  // failure qmail's tcpto counts (SPEC §12, lib/net/tcpto.h).
+  bool timed_out = false;
 };
 
 // Non-blocking connect bounded by `timeout_s`; binds `local` first when set.

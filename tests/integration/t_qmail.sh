@@ -13,9 +13,10 @@
 # /var/cache/qmail-remote-tests (the first run compiles for about 30 s).
 # Like every script, it runs in a network namespace of its own (lib.sh).
 #
-# Not here yet: qmail's tcpto (queue/lock/tcpto, qmail-tcpto/qmail-tcpok,
-# SPEC §12). When qmail-remote records dead hosts, a case goes after the
-# failover one: a blackholed first address costs one timeoutconnect, then
+# Not here yet: qmail's tcpto in a delivery (SPEC §12). The file format
+# against the real qmail-tcpto/qmail-tcpok is t_tcpto.sh's; when the walk
+# uses lib/net/tcpto, a case goes after the failover one: a blackholed
+# first address (t_tcpto.sh's blackhole()) costs one timeoutconnect, then
 # qmail-tcpto lists it and qmail-tcpok clears it.
 set -u
 

@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/net/connect.h"
 #include "lib/net/connection.h"
@@ -61,6 +63,27 @@ TEST_CASE("connect_tcp to a closed port is refused", "[net]") {
   CHECK_FALSE(fd);
   CHECK_FALSE(why.bind_failed);
   CHECK(why.text == "connection refused");
+  CHECK_FALSE(why.timed_out);  // answers at once: resets qmail's tcpto (SPEC §12)
+}
+
+TEST_CASE("connect_tcp to a server that never answers times out", "[net][tcpto]") {
+  // A listener whose accept queue is full drops further SYNs: the connect
+  // hears nothing, as from a blackholed host.
+  Loopback server(false);
+  REQUIRE(::listen(server.fd.get(), 0) == 0);
+  std::vector<qr::Fd> fillers;
+  qr::ConnectFailure why;
+  std::optional<qr::Fd> fd;
+  for (int i = 0; i < 8; ++i) {
+    why = {};
+    fd = qr::connect_tcp(ip("127.0.0.1"), server.port, std::nullopt, 1, &why);
+    if (!fd) break;
+    fillers.push_back(std::move(*fd));
+  }
+  REQUIRE_FALSE(fd);
+  CHECK(why.timed_out);
+  CHECK_FALSE(why.bind_failed);
+  CHECK(why.text == "timed out after 1 s");
 }
 
 TEST_CASE("connect_tcp from an address not on this host cannot bind", "[net]") {
