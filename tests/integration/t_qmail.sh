@@ -4,20 +4,17 @@
 # qmail-remote, installed as the private root's bin/qmail-remote; messages
 # go in through qmail-inject and come out at real Exim servers. Cases: a
 # routed delivery (routes + routemap: source IP, body byte for byte), a
-# failover seen in qmail-send's log, a 550 bounced to the sender's local
-# Maildir with the server's text, a 451 deferral retried after the server
-# is fixed (qmail-send ALRM) and delivered once, and 500 messages at
+# failover seen in qmail-send's log, dead hosts (SPEC §12: a blackholed
+# first address costs one timeoutconnect and is listed by the real
+# qmail-tcpto; after a second timeout it is skipped without a wait; the
+# real qmail-tcpok makes it tried again), a 550 bounced to the sender's
+# local Maildir with the server's text, a 451 deferral retried after the
+# server is fixed (qmail-send ALRM) and delivered once, and 500 messages at
 # concurrencyremote 50, each delivered exactly once, none bounced.
 #
 # notqmail is built from the peer tarball by notqmail.sh, cached under
 # /var/cache/qmail-remote-tests (the first run compiles for about 30 s).
 # Like every script, it runs in a network namespace of its own (lib.sh).
-#
-# Not here yet: qmail's tcpto in a delivery (SPEC §12). The file format
-# against the real qmail-tcpto/qmail-tcpok is t_tcpto.sh's; when the walk
-# uses lib/net/tcpto, a case goes after the failover one: a blackholed
-# first address (t_tcpto.sh's blackhole()) costs one timeoutconnect, then
-# qmail-tcpto lists it and qmail-tcpok clears it.
 set -u
 
 # shellcheck source=tests/integration/lib.sh
@@ -32,10 +29,13 @@ LOADIP=$(alloc_ip) # Exim t60load: the 500 messages
 L1=$(alloc_ip)    # source address of route "routed"
 L2=$(alloc_ip)    # source address of route "failover"
 DEAD=$(alloc_ip)  # nothing listens here: connection refused
+BH=$(alloc_ip)    # blackhole (a full accept queue): connects time out
+TLIVE=$(alloc_ip) # Exim t60tcpto: the live second address of route "tcpto"
 SENDER=sender@testhost.example
 ROOT=$T_TMP/qmail
 QLOG=$T_TMP/qmail-send.log
 QS_PID=""
+BH_PID=""
 
 # --- helpers -----------------------------------------------------------
 
@@ -136,7 +136,7 @@ qmail_stop() {
   QS_PID=""
   rm -f "$QS_PIDFILE"
 }
-trap 'qmail_stop >/dev/null 2>&1; _lib_cleanup' EXIT
+trap 'qmail_stop >/dev/null 2>&1; [[ -n $BH_PID ]] && kill "$BH_PID" 2>/dev/null; _lib_cleanup' EXIT
 
 # The PIDs of qmail-send and its children, kept outside T_TMP: a run that
 # was killed (SIGKILL) cannot stop them, so the next run does, by PID,
@@ -162,10 +162,63 @@ show_log() {
   tail -n 15 "$QLOG"
 }
 
+# blackhole READY IP: t_tcpto.sh's blackhole, a listener on IP:25 whose
+# accept queue is filled until a connect gets no answer (the kernel drops
+# every further SYN), so a connect to IP:25 times out. Runs 60 s at most;
+# writes READY once full. Sets BH_PID.
+blackhole() {
+  python3 - "$1" "$2" <<'PY' &
+import os, socket, sys, time
+ready, ip = sys.argv[1], sys.argv[2]
+keep = []
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((ip, 25))
+l.listen(0)
+for _ in range(16):
+    c = socket.socket()
+    c.settimeout(0.5)
+    try:
+        c.connect((ip, 25))
+        keep.append(c)
+    except OSError:
+        c.close()
+        break
+with open(ready, "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(60)
+PY
+  BH_PID=$!
+}
+
+# qmail-tcpto's line for IP: "IP timed out N seconds ago; # recent timeouts: C".
+qmail_tcpto_line() { qenv "$ROOT/bin/qmail-tcpto" | grep -F "$1 timed out" || true; }
+
+# tcpto_age IP SECONDS: IP's record in qmail's queue/lock/tcpto gets the
+# time SECONDS ago (bytes 8-11, least significant first), under qmail's
+# lock: as if its last counted timeout were that old. Fails when IP has
+# no record.
+tcpto_age() {
+  python3 - "$ROOT/queue/lock/tcpto" "$1" "$2" <<'PY'
+import fcntl, socket, struct, sys, time
+path, ip, age = sys.argv[1], socket.inet_aton(sys.argv[2]), int(sys.argv[3])
+with open(path, "r+b") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    data = f.read()
+    for i in range(0, len(data) - 15, 16):
+        if data[i:i + 4] == ip and data[i + 4] > 0:
+            f.seek(i + 8)
+            f.write(struct.pack("<I", int(time.time()) - age))
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # --- the remote side ---------------------------------------------------
 
 exim_start t60a "$A" 25 || fail "exim t60a" "did not start"
 exim_start t60later "$LATER" 25 deferflag=on || fail "exim t60later" "did not start"
+exim_start t60tcpto "$TLIVE" 25 || fail "exim t60tcpto" "did not start"
 exim_start t60load "$LOADIP" 25 accept_max=200 backlog=256 ||
   fail "exim t60load" "did not start"
 
@@ -197,12 +250,14 @@ cat >"$c/routes" <<EOF
 routed;$L1;$A:25;;
 failover;$L2;$DEAD:2599&$A:25;;
 fixlater;;$LATER:25;;
+tcpto;;$BH:25&$TLIVE:25;;
 load;;$LOADIP:25;;
 EOF
 cat >"$c/routemap" <<EOF
 *;routed.test;routed
 *;failover.test;failover
 *;later.test;fixlater
+*;tcpto.test;tcpto
 *;load.test;load
 EOF
 chmod 644 "$c"/*
@@ -289,7 +344,89 @@ check_match "failover: K lists the refused attempt" "$DEAD:2599[^/]*refused" "$l
 wait_for_store t60a 2
 check_contains "failover: source address is the route's" "[$L2]:" "$(exim_received t60a | tail -n 1)"
 
-# --- 3. a 550 bounces to the sender, with the server's text ------------
+# --- 3. dead hosts: qmail's tcpto under qmail-send (SPEC §12) ----------
+# Route tcpto is BH:25&TLIVE:25, BH a blackhole; timeoutconnect TC s for
+# this case. What a delivery waited is timed from qmail-inject to its
+# result in the log: a timeout is a hard lower bound; "skipped" is told by
+# the K line, and its time only has to stay well under one timeout.
+TC=3
+tc_t0=${EPOCHREALTIME/./}
+echo "$TC" >"$c/timeoutconnect"
+printf 'Subject: tcpto\n\nhello\n' >"$T_TMP/msg-tcpto"
+BHQ=${BH//./\\.}
+# tcpto_deliver N: injects tN@tcpto.test, waits for its success; sets
+# TC_MS (milliseconds) and TC_LINE (the result line).
+tcpto_deliver() {
+  local r=t$1@tcpto.test t0
+  t0=${EPOCHREALTIME/./}
+  inject "$r" "$T_TMP/msg-tcpto" || fail "tcpto $1: qmail-inject" "exit status $?"
+  if wait_until 20 has_result "$r" success; then
+    ok "tcpto $1: success in qmail-send's log"
+  else
+    fail "tcpto $1: success in qmail-send's log" "$(results_for "$r")"
+    show_log
+  fi
+  TC_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
+  TC_LINE=$(results_for "$r")
+  check_contains "tcpto $1: K from the live address" "remote=[$TLIVE]:25" "$TC_LINE"
+}
+# tcpto_waited N: the delivery tried BH and waited for its timeout.
+tcpto_waited() {
+  check_match "tcpto $1: K lists the timed-out attempt" \
+    "/Failed_before_this_attempt:/${BHQ}:25_from_default:_timed_out" "$TC_LINE"
+  if ((TC_MS >= TC * 1000)); then ok "tcpto $1: waited a timeoutconnect (${TC_MS} ms)"; else
+    fail "tcpto $1: waited a timeoutconnect" "took $TC_MS ms (timeoutconnect $TC s)"
+  fi
+}
+blackhole "$T_TMP/bh.ready" "$BH"
+wait_until 10 test -s "$T_TMP/bh.ready" || fail "tcpto: blackhole" "the listener did not fill up"
+check_eq "tcpto: qmail-tcpto lists nothing before" "" "$(qmail_tcpto_line "$BH")"
+
+# A fresh address: one timeout, delivered by the second, recorded (count 1).
+tcpto_deliver 1
+tcpto_waited 1
+check_match "tcpto 1: qmail-tcpto lists it, count 1" \
+  "^${BHQ} timed out [0-9]+ seconds ago; # recent timeouts: 1\$" "$(qmail_tcpto_line "$BH")"
+
+# Count 1 within the window would be demoted (tried after TLIVE, so not at
+# all). Its timeout made older than any window (5824 s): tried first again,
+# and this timeout, more than 120 s after the last, is counted: count 2.
+tcpto_age "$BH" 6000 || fail "tcpto: age the record" "no record of $BH in queue/lock/tcpto"
+tcpto_deliver 2
+tcpto_waited 2
+check_match "tcpto 2: qmail-tcpto lists it, count 2" \
+  "^${BHQ} timed out [0-9]+ seconds ago; # recent timeouts: 2\$" "$(qmail_tcpto_line "$BH")"
+
+# Count 2: skipped without a connect, named in the K line.
+tcpto_deliver 3
+check_match "tcpto 3: K lists BH as skipped" \
+  "/Failed_before_this_attempt:/${BHQ}:25_from_default:_skipped:_no_connection_within_timeoutconnect,_[0-9]+_s_ago" \
+  "$TC_LINE"
+if ((TC_MS < TC * 1000 - 1000)); then ok "tcpto 3: skipped, no wait (${TC_MS} ms)"; else
+  fail "tcpto 3: skipped, no wait" "took $TC_MS ms (timeoutconnect $TC s)"
+fi
+check_match "tcpto 3: still count 2 (not tried)" \
+  "^${BHQ} timed out [0-9]+ seconds ago; # recent timeouts: 2\$" "$(qmail_tcpto_line "$BH")"
+
+# qmail-tcpok forgets it: tried again, waits, recorded afresh.
+qenv "$ROOT/bin/qmail-tcpok" || fail "tcpto: qmail-tcpok" "exit status $?"
+check_eq "tcpto: qmail-tcpok cleared it" "" "$(qmail_tcpto_line "$BH")"
+tcpto_deliver 4
+tcpto_waited 4
+check_match "tcpto 4: recorded afresh, count 1" \
+  "^${BHQ} timed out [0-9]+ seconds ago; # recent timeouts: 1\$" "$(qmail_tcpto_line "$BH")"
+
+wait_for_store t60tcpto 4
+tc_rcpts=$(stored_messages t60tcpto | sed 's/.*\.\(t[0-9]*@tcpto\.test\)$/\1/' | sort | xargs)
+check_eq "tcpto: each delivered exactly once" "t1@tcpto.test t2@tcpto.test t3@tcpto.test t4@tcpto.test" \
+  "$tc_rcpts"
+kill "$BH_PID" 2>/dev/null
+wait "$BH_PID" 2>/dev/null
+BH_PID=""
+echo 5 >"$c/timeoutconnect"
+echo "tcpto: the case ran in $(((${EPOCHREALTIME/./} - tc_t0) / 1000)) ms"
+
+# --- 4. a 550 bounces to the sender, with the server's text ------------
 inject reject550-b1@routed.test "$T_TMP/msg-routed" || fail "bounce: qmail-inject" "exit status $?"
 if wait_until 15 has_result reject550-b1@routed.test failure; then
   ok "bounce: failure in qmail-send's log"
@@ -314,7 +451,7 @@ check_contains "bounce: the server's text" "550 5.1.1 recipient rejected by test
 check_contains "bounce: the original message attached" "Subject: routed end to end" "$btext"
 check_eq "bounce: nothing stored for the rejected recipient" 2 "$(store_count t60a)"
 
-# --- 4. a 451 deferral, then a retry (ALRM) once the server is fixed ----
+# --- 5. a 451 deferral, then a retry (ALRM) once the server is fixed ----
 touch "$(exim_deferflag t60later)"
 inject d1@later.test "$T_TMP/msg-routed" || fail "defer: qmail-inject" "exit status $?"
 if wait_until 15 has_result d1@later.test deferral; then
@@ -344,7 +481,7 @@ wait_for_store t60later 1
 check_eq "defer: stored exactly once" 1 "$(store_count t60later)"
 check_eq "defer: no bounce" 1 "$(mailbox | wc -l)"
 
-# --- 5. 500 messages, concurrencyremote 50 ------------------------------
+# --- 6. 500 messages, concurrencyremote 50 ------------------------------
 LOAD_N=${LOAD_N:-500}
 bounces_before=$(grep -c '^bounce msg' "$QLOG")
 load_start=$(wc -l <"$QLOG")
