@@ -6,6 +6,20 @@
 # stderr and exactly the reports "r" and "K", every tag is stored exactly
 # once across the four stores, nothing else is stored, and every server
 # took a share.
+#
+# Dead hosts under load (SPEC §12, issue 12): the qmail root has
+# queue/lock/tcpto (qmail's, 1024 bytes, its 64 records all in use
+# beforehand: 62 old ones, one recent with count 2, one old that is
+# refused) and tcpto-pairs (made by qmail-routes tcpok, two records), and
+# three in ten processes take a route whose first remote is dead: a
+# blackholed IPv4 address (a listener with a full accept queue, as in
+# t_tcpto.sh), the blackholed [::1], or the count-2 address (skipped) then
+# the refused one. timeoutconnect is 2 s. After the run both files must be
+# intact (tcpto_check.py: sizes, every record well formed, no address
+# twice) and hold exactly what the rules make of it: the blackholed IPv4
+# address in the refused one's record (count 0 after its answer, or the
+# oldest), count 1; [::1] count 1 in tcpto-pairs; everything else as it
+# was.
 set -u
 source "$(dirname "$0")/lib.sh"
 ip_block 24
@@ -27,10 +41,74 @@ if ((started)); then ok "setup: four Exims"; else
   exit
 fi
 
+BH4=$(alloc_ip)   # blackholed
+SKIP=$(alloc_ip)  # nothing listens; count 2 in tcpto: skipped
+REF=$(alloc_ip)   # nothing listens: refused
+BH_PID=
+trap '[[ -n $BH_PID ]] && kill "$BH_PID" 2>/dev/null; _lib_cleanup' EXIT
+# The blackholes: BH4:2525 and [::1]:2525, listeners whose accept queues
+# are full (t_tcpto.sh's); READY once both are.
+python3 - "$T_TMP/bh.ready" "$BH4" ::1 <<'EOF' &
+import os, socket, sys, time
+ready, ips = sys.argv[1], sys.argv[2:]
+keep = []
+for ip in ips:
+    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    l = socket.socket(fam)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((ip, 2525))
+    l.listen(0)
+    keep.append(l)
+    for _ in range(16):
+        c = socket.socket(fam)
+        c.settimeout(0.5)
+        try:
+            c.connect((ip, 2525))
+            keep.append(c)
+        except OSError:
+            c.close()
+            break
+with open(ready, "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(120)
+EOF
+BH_PID=$!
+
 root=$(qmail_root_new)
+echo 2 >"$root/control/timeoutconnect"
 remotes=$(printf '%s:2525|' "${ips[@]}")
-printf 'load;;%s;;\n' "${remotes%|}" >"$root/control/routes"
-printf '*;*;load\n' >"$root/control/routemap"
+remotes=${remotes%|}
+printf 'load;;%s;;\ndead4;;%s:2525&%s;;\ndead6;;[::1]:2525&%s;;\nskipref;;%s:2525&%s:2525&%s;;\n' \
+  "$remotes" "$BH4" "$remotes" "$remotes" "$SKIP" "$REF" "$remotes" >"$root/control/routes"
+# Process i's sender is s@<route>.test (the recipient stays r<i>@dest.test).
+printf 'dead4.test;*;dead4\ndead6.test;*;dead6\nskipref.test;*;skipref\n*;*;load\n' \
+  >"$root/control/routemap"
+
+# queue/lock as qmail's installer and qmail-routes tcpok leave it, then
+# filled through tcpto-probe (lib/net/tcpto, as the walk writes).
+lock=$root/queue/lock
+mkdir -p "$lock"
+head -c 1024 /dev/zero >"$lock/tcpto"
+chmod 644 "$lock/tcpto"
+env -i PATH=/usr/bin:/bin "QMAIL_ROOT=$root" "$REPO_ROOT/qmail-routes" tcpok >/dev/null
+probe() { "$REPO_ROOT/build/tcpto-probe" "$lock" "$@"; }
+now=$(date +%s)
+for ((k = 1; k <= 62; k++)); do  # older than any skip window (5824 s)
+  probe --now $((now - 6000 - k * 10)) timeout "192.0.2.$k"
+done
+probe --now $((now - 300)) timeout "$SKIP"
+probe --now $((now - 100)) timeout "$SKIP"  # count 2: skipped
+probe --now $((now - 7000)) timeout "$REF"  # count 1, old: tried, refused
+probe --now $((now - 50)) timeout 192.0.2.200 "${ips[0]}" elsewhere
+probe --now $((now - 8000)) timeout 2001:db8::25
+tcpto_before=$(python3 "$IT_DIR/tcpto_check.py" "$lock")
+check_eq "tcpto: 64 records in use before the run" 64 "$(grep -c '^tcpto ' <<<"$tcpto_before")"
+check_eq "tcpto-pairs: 2 records before the run" 2 "$(grep -c '^pairs ' <<<"$tcpto_before")"
+check_contains "tcpto: $SKIP count 2 before the run" "tcpto $SKIP 2 " "$tcpto_before"
+for _ in $(seq 100); do [[ -s $T_TMP/bh.ready ]] && break; sleep 0.1; done
+if [[ -s $T_TMP/bh.ready ]]; then ok "setup: blackholes"; else
+  fail "setup: blackholes" "the listeners did not fill up"
+fi
 
 work=$T_TMP/load
 mkdir -p "$work"
@@ -44,9 +122,12 @@ done
 # one's stdout, stderr, exit status and wall time are kept. The environment
 # is run_qmail_remote's.
 t0=${EPOCHREALTIME/./}
+since=$(date +%s)
 python3 - "$QR_BIN" "$root" "$work" "$N" <<'EOF'
 import os, sys, time
 qr, root, work, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+# Three in ten take a route whose first remote is dead.
+route = {0: "dead4", 1: "dead4", 2: "dead6", 3: "dead6", 4: "skipref", 5: "skipref"}
 env = {"PATH": "/usr/bin:/bin", "QMAIL_ROOT": root}
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if k in os.environ:
@@ -67,7 +148,8 @@ for i in range(1, n + 1):
                 os.dup2(f, fd)
                 os.close(f)
             os.execve("/usr/bin/timeout", ["timeout", "-k", "5", "50", qr, "dest.test",
-                                           "s@example.org", "r%d@dest.test" % i], env)
+                                           "s@%s.test" % route.get(i % 10, "load"),
+                                           "r%d@dest.test" % i], env)
         finally:
             os._exit(127)
     pids[pid] = i
@@ -117,6 +199,43 @@ check_eq "no process wrote to stderr" 0 "$bad_err"
 check_eq "every report is rK, well framed" 0 "$bad_rep"
 [[ $first != - ]] && echo "# first problem: $first"
 echo "# slowest process: $max_ms ms"
+
+# --- queue/lock after the run: intact, and what the rules make of it -----
+# The blackholed IPv4 address takes the refused one's record (count 0
+# once refused, else the oldest: time + count * 1024), count 1 (the first
+# timeout counted, the others within 120 s not); [::1] a free record of
+# tcpto-pairs; the skipped address keeps count 2; nothing else changes.
+# The dead routes were taken: the skipped address named by every skipref
+# report, the blackholes' timeouts by some dead4 and dead6 ones (all start
+# at once, so most time out; a late one may find the record and demote).
+named() { # ROUTE TEXT: how many reports of ROUTE's processes name TEXT
+  local i c=0
+  for ((i = 1; i <= N; i++)); do
+    grep -qF "route=$1 " "$work/out-$i" && grep -qF "$2" "$work/out-$i" && ((c++))
+  done
+  echo "$c"
+}
+nskip=0
+for ((i = 1; i <= N; i++)); do ((i % 10 == 4 || i % 10 == 5)) && ((nskip++)); done
+check_eq "skipref: every report names $SKIP skipped" "$nskip" \
+  "$(named skipref "$SKIP:2525 from default: skipped: no connection within timeoutconnect")"
+c4=$(named dead4 "$BH4:2525 from default: timed out after 2 s")
+c6=$(named dead6 "[::1]:2525 from default: timed out after 2 s")
+if ((c4 > 0 && c6 > 0)); then ok "dead4, dead6: the blackholes timed out ($c4, $c6 reports)"; else
+  fail "dead4, dead6: the blackholes timed out" "$c4 and $c6 reports name the timeout"
+fi
+tcpto_after=$(python3 "$IT_DIR/tcpto_check.py" "$lock" --since "$since")
+tcpto_rc=$?
+check_eq "tcpto files intact after the run (tcpto_check.py)" "0 " \
+  "$tcpto_rc $(grep '^BAD' <<<"$tcpto_after" | head -3 | tr '\n' ' ')"
+check_eq "tcpto: 1024 bytes after the run" 1024 "$(stat -c %s "$lock/tcpto")"
+check_eq "tcpto-pairs: 12288 bytes after the run" 12288 "$(stat -c %s "$lock/tcpto-pairs")"
+expected=$({
+  grep -v "^tcpto $REF " <<<"$tcpto_before"
+  echo "tcpto $BH4 1 recent"
+  echo "pairs ::1 any 1 recent"
+} | sort)
+check_eq "tcpto files hold exactly what the rules make of the run" "$expected" "$tcpto_after"
 
 # --- every tag stored exactly once across the four stores ----------------
 # Delivery runs in Exim's children just after the dot: wait for all N.
