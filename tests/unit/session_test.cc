@@ -146,7 +146,8 @@ Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}}) 
     s.helo = "client.test";
     s.peer = "192.0.2.1";
     s.tls = qr::TlsPolicy::None;
-    out.outcome = qr::run_session(conn, s, env, "Subject: t\n\nbody\n");
+    auto msg = qr::MessageSource::from_bytes("Subject: t\n\nbody\n");
+    out.outcome = qr::run_session(conn, s, env, msg);
   }  // closes the client's end: the server sees the end of the stream
   out.seen = server.seen();
   return out;
