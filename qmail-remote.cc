@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   }
   // A server closing on us must be an error return, not a signal.
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (softlimit -f) met while copying a piped message
+  // must be a failed write and a Z, not death by SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   qr::Report report;
   try {
