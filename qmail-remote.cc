@@ -20,13 +20,14 @@ namespace {
 void run(int argc, char** argv, qr::Report& report) {
   if (argc < 4) return report.message('D', qr::texts::kUsage);
   auto message = qr::MessageSource::from_fd(0);
-  if (!message) return report.message('Z', qr::texts::kReadMessage);
+  if (!message)
+    return report.message('Z', std::string(qr::texts::kReadMessage) + message.error() + "\n");
 
   qr::Job job;
   job.host = argv[1];
   job.envelope.sender = argv[2];
   for (int i = 3; i < argc; ++i) job.envelope.recipients.emplace_back(argv[i]);
-  job.message = message->bytes();
+  job.message = &*message;
   qr::Rng rng = qr::make_rng();
   qr::deliver(job, rng, report);
 }
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
   }
   // A server closing on us must be an error return, not a signal.
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (softlimit -f) met while copying a piped message
+  // must be a failed write and a Z, not death by SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   qr::Report report;
   try {

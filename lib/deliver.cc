@@ -273,7 +273,7 @@ bool Walk::attempt(const Target& t, const std::optional<IpAddr>& local) {
     Connection conn(std::move(*fd), control_.timeoutremote);
     SessionSettings s = settings_for(t, local, raw);
     s.skip_starttls = skip_starttls;
-    SessionOutcome o = run_session(conn, s, job_.envelope, job_.message);
+    SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
     if (o.kind == SessionOutcome::Kind::NextPair) {
       note(where + ": " + o.reason, from, where.size());
       if (o.smtputf8_missing) ++smtputf8_missing_;
@@ -349,7 +349,7 @@ void Walk::run() {
 void deliver(const Job& job, Rng& rng, Report& report) {
   // SPEC §4: refused before any connection, and before the control files,
   // since no configuration can make such a message deliverable.
-  if (has_partial_last_line(job.message)) return report.message('D', texts::kPartialLine);
+  if (job.message->facts().partial_last_line) return report.message('D', texts::kPartialLine);
   if (has_forbidden_byte(job.envelope.sender) ||
       std::any_of(job.envelope.recipients.begin(), job.envelope.recipients.end(),
                   [](const std::string& r) { return has_forbidden_byte(r); }))

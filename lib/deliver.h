@@ -14,7 +14,7 @@ namespace qr {
 struct Job {
   std::string host;  // argv[1]: the recipients' domain, or an IP literal "[1.2.3.4]"
   Envelope envelope;
-  std::string_view message;
+  const MessageSource* message = nullptr;  // read again by every session that reaches DATA
 };
 
 // Runs the whole delivery and writes every report through `report`. Failures

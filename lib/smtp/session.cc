@@ -12,10 +12,6 @@
 
 namespace qr {
 
-size_t wire_size_estimate(std::string_view message) {
-  return message.size() + static_cast<size_t>(std::count(message.begin(), message.end(), '\n'));
-}
-
 bool envelope_needs_smtputf8(const Envelope& env) {
   if (has_8bit(env.sender)) return true;
   return std::any_of(env.recipients.begin(), env.recipients.end(),
@@ -42,7 +38,7 @@ constexpr std::string_view kEarlyBody =
 // pair; replies from that session are forgotten.
 class Session {
  public:
-  Session(Connection& conn, const SessionSettings& s, const Envelope& env, std::string_view msg)
+  Session(Connection& conn, const SessionSettings& s, const Envelope& env, const MessageSource& msg)
       : conn_(conn), s_(s), env_(env), msg_(msg) {}
 
   SessionOutcome run();
@@ -62,6 +58,13 @@ class Session {
     o.tls = tls_;
     o.auth = auth_;
     return o;
+  }
+  // The message could not be read (an I/O error) after part of it was
+  // sent: no dot may follow, so the connection is dropped without one (the
+  // server then discards the transaction, RFC 5321 §4.1.1.4) and no QUIT,
+  // which would be body text. Every pair would fail alike.
+  SessionOutcome unreadable(const std::string& why) {
+    return final('Z', std::string(texts::kReadMessage) + why + "\n");
   }
   // "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: ..."
   std::string said(std::string_view first, const Reply& r) {
@@ -97,7 +100,7 @@ class Session {
   Connection& conn_;
   const SessionSettings& s_;
   const Envelope& env_;
-  std::string_view msg_;
+  const MessageSource& msg_;
   Capabilities caps_;
   bool tls_active_ = false;
   std::string tls_ = "none";
@@ -199,7 +202,7 @@ SessionOutcome Session::run() {
     o.smtputf8_missing = true;
     return o;
   }
-  size_t size = wire_size_estimate(msg_);
+  uint64_t size = msg_.facts().wire_size;
   if (caps_.size && caps_.size_limit > 0 && size > caps_.size_limit) {
     quit();
     return final('D', texts::too_big(s_.peer, size, caps_.size_limit));
@@ -213,8 +216,8 @@ SessionOutcome Session::transaction() {
   // SPEC §6: a local part that is not a dot-atom goes quoted, so no address
   // can end the path early or add parameters.
   std::string mail = "MAIL FROM:<" + smtp_path(env_.sender) + ">";
-  if (caps_.size) mail += " SIZE=" + std::to_string(wire_size_estimate(msg_));
-  if (caps_.eightbitmime && has_8bit(msg_)) mail += " BODY=8BITMIME";
+  if (caps_.size) mail += " SIZE=" + std::to_string(msg_.facts().wire_size);
+  if (caps_.eightbitmime && msg_.facts().eight_bit) mail += " BODY=8BITMIME";
   if (caps_.smtputf8 && envelope_needs_smtputf8(env_)) mail += " SMTPUTF8";
 
   const bool pipelined = caps_.pipelining;
@@ -303,12 +306,17 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
   if (conn_.unread_input()) return next_pair("DATA: " + std::string(kEarlyBody));
   // The final ".\r\n" rides on the last chunk: one write fewer, and for a
   // small message the whole body and its end go out in one segment.
-  BodyEncoder enc(msg_);
+  BodyStream body(msg_);
   std::string chunk, ahead;
-  bool more = enc.next(chunk, kBodyChunk);
-  if (!more) chunk.clear();  // an empty message is an empty body (SPEC §4)
-  for (;;) {
-    bool last = !more || !enc.next(ahead, kBodyChunk);
+  auto got = body.next(chunk, kBodyChunk);
+  if (!got) return unreadable(got.error());
+  // An empty message is an empty body (SPEC §4): the dot alone.
+  for (bool last = !*got;;) {
+    if (!last) {
+      got = body.next(ahead, kBodyChunk);
+      if (!got) return unreadable(got.error());
+      last = !*got;
+    }
     if (last) chunk.append(".\r\n");
     if (auto st = conn_.write(chunk); !st) return next_pair("sending the message: " + st.error());
     if (last) break;
@@ -341,7 +349,7 @@ void Session::quit() {
 }  // namespace
 
 SessionOutcome run_session(Connection& conn, const SessionSettings& settings, const Envelope& env,
-                           std::string_view message) {
+                           const MessageSource& message) {
   return Session(conn, settings, env, message).run();
 }
 

@@ -11,6 +11,7 @@
 #include "lib/control/routes.h"
 #include "lib/net/connection.h"
 #include "lib/redact.h"
+#include "lib/smtp/message.h"
 
 namespace qr {
 
@@ -61,11 +62,7 @@ struct SessionOutcome {
 };
 
 SessionOutcome run_session(Connection& conn, const SessionSettings& settings, const Envelope& env,
-                           std::string_view message);
-
-// The SIZE= value for MAIL (RFC 1870): the message as it goes on the wire,
-// LF counted as CRLF (dot-stuffing is not counted: RFC 1870 asks for an estimate).
-size_t wire_size_estimate(std::string_view message);
+                           const MessageSource& message);
 
 // True when a byte >= 0x80 appears in the sender or a recipient (SMTPUTF8).
 bool envelope_needs_smtputf8(const Envelope& env);

@@ -63,14 +63,19 @@ line = b"x" * 99 + b"\n"
 open(sys.argv[1], "wb").write(b"Subject: big\n\n" + line * 60000)' "$big"
 
 # run_case NAME ROOT MSG SCRIPT-ARGS...: one run against a fresh script
-# server; Exim's store and log emptied first.
+# server; Exim's store and log emptied first. MSG is fd 0 as a file, or
+# through a pipe when QR_STDIN_PIPE is set.
 run_case() {
   local name=$1 root=$2 m=$3
   shift 3
   exim_clear t22next
   ensure_exim
   script_start "$@"
-  run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$m"
+  if [[ -n ${QR_STDIN_PIPE:-} ]]; then
+    run_qmail_remote "$root" dest.test s@example.org r@dest.test < <(cat "$m")
+  else
+    run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$m"
+  fi
   script_stop
   check_qr_clean "$name: exit 0, no stderr, framing"
   if ((QR_MS < 8000)); then ok "$name: bounded time (${QR_MS} ms)"; else
@@ -131,6 +136,12 @@ check_not_contains "drop at DATA: the script saw no body" "BODY" "$(cat "$SCRIPT
 run_case "drop mid-body" "$FAILOVER" "$big" --close-body-after 100000
 expect_next "drop mid-body" "$big"
 check_contains "drop mid-body: the script closed in the body" "BODY-PARTIAL" "$(cat "$SCRIPT_LOG")"
+# Issue 13: a piped message is copied to a temporary file, which the next
+# pair reads again from its first byte.
+QR_STDIN_PIPE=1 run_case "drop mid-body, piped" "$FAILOVER" "$big" --close-body-after 100000
+expect_next "drop mid-body, piped" "$big"
+check_contains "drop mid-body, piped: the script closed in the body" "BODY-PARTIAL" \
+  "$(cat "$SCRIPT_LOG")"
 
 # The server closes right after its 354: qmail-remote sees its FIN before
 # sending the body, so the next pair gets the message (SPEC §4: the dot was

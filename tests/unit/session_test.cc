@@ -137,7 +137,8 @@ struct Run {
   Seen seen;
 };
 
-Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}}) {
+Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}},
+        const qr::MessageSource* message = nullptr) {
   ScriptedServer server(std::move(script));
   Run out;
   {
@@ -146,7 +147,8 @@ Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}}) 
     s.helo = "client.test";
     s.peer = "192.0.2.1";
     s.tls = qr::TlsPolicy::None;
-    out.outcome = qr::run_session(conn, s, env, "Subject: t\n\nbody\n");
+    auto msg = qr::MessageSource::from_bytes("Subject: t\n\nbody\n");
+    out.outcome = qr::run_session(conn, s, env, message ? *message : msg);
   }  // closes the client's end: the server sees the end of the stream
   out.seen = server.seen();
   return out;
@@ -276,4 +278,32 @@ TEST_CASE("session: addresses are quoted on the wire", "[session][address]") {
           "DOT\n"
           "C QUIT\n");
   }
+}
+
+// Issue 13: the body is read from the file while it is sent. A file that
+// shrank since the facts were taken (or an I/O error) half-way through is a
+// Z, and the connection ends without the dot (so the server drops the
+// transaction) and without QUIT, which would be body text.
+TEST_CASE("session: a message that cannot be read half-way is Z without the dot", "[session]") {
+  char name[] = "/tmp/qr-session-XXXXXX";
+  qr::Fd fd(::mkstemp(name));
+  REQUIRE(fd.valid());
+  ::unlink(name);
+  std::string line = std::string(99, 'x') + "\n";
+  std::string content;
+  while (content.size() < (2u << 20)) content += line;
+  REQUIRE(::write(fd.get(), content.data(), content.size()) == ssize_t(content.size()));
+  REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+  auto msg = qr::MessageSource::from_fd(fd.get());
+  REQUIRE(msg.ok());
+  REQUIRE(::ftruncate(fd.get(), 1 << 20) == 0);
+  auto r = run(Script{}, {"s@example.org", {"r@example.org"}}, &*msg);
+  CHECK(r.outcome.kind == qr::SessionOutcome::Kind::Final);
+  CHECK(r.outcome.letter == 'Z');
+  CHECK(r.outcome.text ==
+        "Unable to read message. (#4.3.0)\ncannot read the message: the file has shrunk\n");
+  CHECK_FALSE(r.seen.body.empty());  // part of it went out
+  CHECK(r.seen.body.size() < content.size());
+  CHECK(r.seen.log.find("DOT") == std::string::npos);
+  CHECK(r.seen.log.find("QUIT") == std::string::npos);
 }
