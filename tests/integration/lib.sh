@@ -28,6 +28,11 @@ if [[ -z ${QR_TEST_NETNS:-} ]]; then
   exit 1
 fi
 
+# Debian's programs (make deps) come first: the tests start python3 (its
+# standard library only) hundreds of times, and a version manager's shim
+# found first in PATH (pyenv's) costs about half a second a start.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
 # shellcheck source=tests/integration/paths.sh
