@@ -193,6 +193,8 @@ route_root() {
 #   QR_ERR  file with stderr (must stay empty)
 #   QR_RC   exit status (must be 0; 124 means it was killed)
 #   QR_MS   wall time in milliseconds
+# and parses the report once (report_parse), for report_text,
+# report_letters, report_final and check_qr_clean.
 run_qmail_remote() {
   local root=$1 t0 t1
   shift
@@ -215,17 +217,143 @@ run_qmail_remote() {
   QR_RC=$?
   t1=${EPOCHREALTIME/./}
   QR_MS=$(((t1 - t0) / 1000))
+  report_parse "$QR_OUT"
+  QR_PARSED=$QR_OUT QR_LETTERS=$R_LETTERS QR_TEXT=$R_TEXT QR_FINAL=$R_FINAL
+  QR_PROBLEMS=$R_PROBLEMS
   return 0
 }
 
-# The report of FILE (default: the last run), one line per report.
+# report_parse FILE: reads a report (SPEC section 1: letter, text, NUL,
+# ...) as report.py does, in this shell, and sets
+#   R_LETTERS   the letters, e.g. "rsK" (a byte outside printable ASCII
+#               shown as \xNN, here and in R_TEXT)
+#   R_TEXT      one line per report, "LETTER text": the text's LFs shown as
+#               the two characters \n, other non-printable bytes as \xNN
+#   R_FINAL     the K/Z/D line(s) of R_TEXT
+#   R_PROBLEMS  what is wrong with the framing, one line each (empty: none)
+# Returns 1 when R_PROBLEMS is not empty. No process is started:
+# run_qmail_remote calls it once per run, and the report_* functions below
+# only print what it found (t_harness.sh checks it against report.py).
+report_parse() {
+  local LC_ALL=C chunk letter text c code i ended=1 finals=0 last_final=-1 n=0
+  local -a probs=() seen
+  R_LETTERS="" R_TEXT="" R_FINAL="" R_PROBLEMS=""
+  if [[ ! -r $1 ]]; then
+    R_PROBLEMS="cannot read $1"
+    return 1
+  fi
+  if [[ ! -s $1 ]]; then
+    R_PROBLEMS="empty report"
+    return 1
+  fi
+  while :; do
+    if ! IFS= read -r -d '' chunk; then
+      [[ -z $chunk ]] && break
+      ended=0
+    fi
+    if [[ -z $chunk ]]; then
+      probs+=("empty report (two NULs in a row)")
+      continue
+    fi
+    letter=${chunk:0:1} text=${chunk:1}
+    if [[ $letter != [rhsKZD] ]]; then
+      _report_show "$letter"
+      letter=$_SHOWN
+      probs+=("bad letter '$letter'")
+    fi
+    if [[ $text == *[!\ -~$'\n']* ]]; then
+      seen=()
+      for ((i = 0; i < ${#text}; i++)); do
+        c=${text:i:1}
+        [[ $c == [\ -~$'\n'] ]] && continue
+        printf -v code '%d' "'$c"
+        seen[code]=1
+      done
+      c="${!seen[*]}"
+      probs+=("$letter report has non-printable bytes [${c// /, }]")
+    fi
+    _report_show "$text"
+    R_LETTERS+=$letter
+    R_TEXT+=${R_TEXT:+$'\n'}"$letter $_SHOWN"
+    if [[ $letter == [KZD] ]]; then
+      finals=$((finals + 1)) last_final=$n
+      R_FINAL+=${R_FINAL:+$'\n'}"$letter $_SHOWN"
+    fi
+    n=$((n + 1))
+    ((ended)) || break
+  done <"$1"
+  if ((!ended)); then
+    _report_show "${chunk:0:60}"
+    probs=("last report does not end with NUL: '$_SHOWN'" "${probs[@]}")
+  fi
+  if ((finals != 1)); then
+    probs+=("$finals message reports (K/Z/D), want exactly 1")
+  elif ((last_final != n - 1)); then
+    probs+=("message report is not the last one")
+  fi
+  ((${#probs[@]} == 0)) && return 0
+  printf -v R_PROBLEMS '%s\n' "${probs[@]}"
+  R_PROBLEMS=${R_PROBLEMS%$'\n'}
+  return 1
+}
+
+# _report_show TEXT: sets _SHOWN to TEXT with LF as the two characters \n,
+# other bytes outside printable ASCII as \xNN (report.py's show()). Call
+# with LC_ALL=C, as report_parse does.
+_report_show() {
+  local t=$1 c i h
+  if [[ $t != *[!\ -~$'\n']* ]]; then
+    _SHOWN=${t//$'\n'/\\n}
+    return
+  fi
+  _SHOWN=""
+  for ((i = 0; i < ${#t}; i++)); do
+    c=${t:i:1}
+    if [[ $c == $'\n' ]]; then
+      _SHOWN+='\n'
+    elif [[ $c == [\ -~] ]]; then
+      _SHOWN+=$c
+    else
+      printf -v h '\\x%02x' "'$c"
+      _SHOWN+=$h
+    fi
+  done
+}
+
+# _report_of [FILE]: FILE parsed (default: the last run, parsed once).
+_report_of() {
+  if [[ -n ${1:-} && $1 != "${QR_PARSED:-}" ]]; then
+    report_parse "$1"
+    return
+  fi
+  R_LETTERS=$QR_LETTERS R_TEXT=$QR_TEXT R_FINAL=$QR_FINAL R_PROBLEMS=$QR_PROBLEMS
+  [[ -z $R_PROBLEMS ]]
+}
+
+# The report of FILE (default: the last run), one line per report; exits 1
+# when the framing is wrong, the problems on stderr (as report.py).
 report_text() {
-  python3 "$IT_DIR/report.py" "${1:-$QR_OUT}"
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  [[ -n $R_TEXT ]] && printf '%s\n' "$R_TEXT"
+  [[ -n $R_PROBLEMS ]] && printf 'report: %s\n' "${R_PROBLEMS//$'\n'/$'\n'report: }" >&2
+  return $rc
 }
 
 # Just the letters, e.g. "rrK".
 report_letters() {
-  python3 "$IT_DIR/report.py" --letters "${1:-$QR_OUT}" 2>/dev/null
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  printf '%s\n' "$R_LETTERS"
+  return $rc
+}
+
+# The message report (K/Z/D) only, as "LETTER text".
+report_final() {
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  [[ -n $R_FINAL ]] && printf '%s\n' "$R_FINAL"
+  return $rc
 }
 
 # check_qr_clean NAME: the last run exited 0, wrote nothing to stderr, and
@@ -234,8 +362,7 @@ check_qr_clean() {
   local why=""
   ((QR_RC == 0)) || why+="exit status $QR_RC; "
   [[ -s $QR_ERR ]] && why+="stderr: $(_show "$(head -c 300 "$QR_ERR")"); "
-  python3 "$IT_DIR/report.py" "$QR_OUT" >/dev/null 2>"$T_TMP/.framing" ||
-    why+="framing: $(tr '\n' ' ' <"$T_TMP/.framing")"
+  _report_of || why+="framing: ${R_PROBLEMS//$'\n'/ } "
   if [[ -z $why ]]; then ok "$1"; else fail "$1" "$why"; fi
 }
 

@@ -93,7 +93,7 @@ expect_next() {
 # expect_z_only NAME: Z, the scripted server was the only one tried.
 expect_z_only() {
   local final
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT")
+  final=$(report_final)
   check_match "$1: Z report" '^Z ' "$final"
   sleep 0.2
   check_eq "$1: Exim got nothing" 0 "$(stored_messages t22next | wc -l)"

@@ -112,7 +112,7 @@ run_case() {
   fi
 }
 
-final() { python3 "$IT_DIR/report.py" --final "$QR_OUT"; }
+final() { report_final; }
 
 # expect_next NAME: K from the Exim after the hostile server, stored once.
 expect_next() {

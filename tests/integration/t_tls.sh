@@ -68,7 +68,7 @@ deliver() {
   done
   run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
   check_qr_clean "$name: exit 0, no stderr, framing"
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+  final=$(report_final 2>/dev/null)
 }
 ca=$(<"$TEST_CA")
 TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+ '
@@ -228,7 +228,7 @@ unreadable() { # NAME ROUTE FILE_OR_DIR [control file=content ...]: Z naming FIL
   chmod 000 "$root/control/$what"
   QR_AS_USER=nobody run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
   check_qr_clean "$name: exit 0, no stderr, framing"
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+  final=$(report_final 2>/dev/null)
   check_match "$name: Z" '^Z ' "$final"
   check_contains "$name: names control/$what" "control/$what: cannot read: Permission denied" \
     "$final"
