@@ -409,14 +409,44 @@ exim_clear() {
 # wait_for_store NAME COUNT [TIMEOUT_SECONDS=5]: until NAME holds at least
 # COUNT messages. Files appear whole (renamed into place).
 wait_for_store() {
-  local name=$1 want=$2 secs=${3:-5} have end
-  end=$((${EPOCHREALTIME/./} + ${secs%.*} * 1000000))
-  while :; do
-    have=$(stored_messages "$name" | wc -l)
-    ((have >= want)) && return 0
-    ((${EPOCHREALTIME/./} > end)) && break
-    sleep 0.05
-  done
-  echo "wait_for_store $name: $have of $want messages after ${secs}s" >&2
+  local name=$1 want=$2 secs=${3:-5}
+  wait_until "$secs" _store_has "$name" "$want" && return 0
+  echo "wait_for_store $name: $(stored_messages "$name" | wc -l) of $want messages after ${secs}s" >&2
   return 1
+}
+_store_has() {
+  (($(stored_messages "$1" | wc -l) >= $2))
+}
+
+# wait_for_ready LOG [SECONDS=5]: until a test server (smtp_script.py,
+# hostile.py, delay_proxy.py) has written its first line, READY.
+wait_for_ready() {
+  wait_for_line "${2:-5}" "$1" '^READY'
+}
+
+# server_fence LOG IP PORT [SECONDS=5]: for the python test servers
+# (smtp_script.py, hostile.py), which log "N CONNECT ip:port" as they
+# accept, in order. Connects from this shell (from 127.0.0.1) and waits
+# until LOG names that very connection, so every connection made to IP:PORT
+# before it is in LOG too; then closes it. Sets FENCE to the "ip:port" it
+# was logged with, for the caller to leave out. 1 when it cannot connect
+# or the line does not come within SECONDS.
+server_fence() {
+  local log=$1 secs=${4:-5} fd ino addr inode lport="" rc=1
+  FENCE=""
+  exec {fd}<>"/dev/tcp/$2/$3" || return 1
+  ino=$(readlink "/proc/$BASHPID/fd/$fd")
+  ino=${ino//[^0-9]/}
+  # The kernel's table of this namespace's sockets gives the local port.
+  while read -r _ addr _ _ _ _ _ _ _ inode _; do
+    [[ $inode == "$ino" ]] && lport=$((16#${addr#*:})) && break
+  done </proc/net/tcp
+  if [[ -n $lport ]]; then
+    FENCE=127.0.0.1:$lport
+    wait_for_line "$secs" "$log" " CONNECT 127\.0\.0\.1:$lport\$"
+    rc=$?
+  fi
+  exec {fd}>&-
+  ((rc == 0)) || echo "server_fence $2:$3: no line for it in $log" >&2
+  return $rc
 }

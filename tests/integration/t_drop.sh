@@ -24,16 +24,12 @@ ensure_exim() {
 }
 
 script_start() {
-  local i
   SCRIPT_LOG=$T_TMP/script-$((++SCRIPT_N)).log
   : >"$SCRIPT_LOG"
   python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$SCRIPT_LOG" \
     --timeout 20 "$@" &
   SCRIPT_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^READY' "$SCRIPT_LOG" && return 0
-    sleep 0.05
-  done
+  wait_for_ready "$SCRIPT_LOG" && return 0
   echo "script_start: not ready" >&2
   return 1
 }
@@ -95,7 +91,7 @@ expect_z_only() {
   local final
   final=$(report_final)
   check_match "$1: Z report" '^Z ' "$final"
-  sleep 0.2
+  exim_settle t22next
   check_eq "$1: Exim got nothing" 0 "$(stored_messages t22next | wc -l)"
   check_not_contains "$1: Exim saw no connection from $LOC" "[$LOC]:" "$(exim_log t22next)"
 }

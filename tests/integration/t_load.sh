@@ -120,15 +120,15 @@ echo "# slowest process: $max_ms ms"
 
 # --- every tag stored exactly once across the four stores ----------------
 # Delivery runs in Exim's children just after the dot: wait for all N.
-deadline=$((SECONDS + 15))
-while :; do
+stored_total() {
+  local name
   total=0
   for name in "${names[@]}"; do
     total=$((total + $(stored_messages "$name" | wc -l)))
   done
-  ((total >= N || SECONDS > deadline)) && break
-  sleep 0.2
-done
+  ((total >= N))
+}
+wait_until 15 stored_total
 check_eq "$N copies stored in all" "$N" "$total"
 
 tags=$T_TMP/tags

@@ -15,16 +15,13 @@ D_MS=100
 
 # proxy_start NAME LISTEN_IP:PORT UPSTREAM_IP:PORT: one connection, then exits.
 proxy_start() {
-  local name=$1 log=$T_TMP/proxy-$1.log i
+  local name=$1 log=$T_TMP/proxy-$1.log
   : >"$log"
   python3 "$IT_DIR/delay_proxy.py" --listen "$2" --to "$3" --log "$log" \
     --delay "$D" --timeout 25 --max-conns 1 &
   PROXY_PID=$!
   PROXY_LOG=$log
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^READY' "$log" 2>/dev/null && return 0
-    sleep 0.05
-  done
+  wait_for_ready "$log" && return 0
   echo "proxy_start $name: not ready" >&2
   return 1
 }
@@ -179,12 +176,12 @@ for c in "rcpt=550 5.1.1 no such user" "mail=550 5.7.1 go away"; do
   python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$slog" --timeout 10 \
     --reply "${c%%=*}=${c#*=}\r\n" &
   spid=$!
-  for ((i = 0; i < 100; i++)); do grep -q '^READY' "$slog" && break; sleep 0.05; done
+  wait_for_ready "$slog"
   root=$(qmail_root_new)
   printf 'r1;%s;%s:2525;;\n' "$LOC" "$SC" >"$root/control/routes"
   printf '*;*;r1\n' >"$root/control/routemap"
   run_qmail_remote "$root" dest.test s@example.org a@dest.test b@dest.test <"$msg"
-  sleep 0.2
+  wait_for_line 5 "$slog" '^1 CLOSE '
   kill "$spid" 2>/dev/null
   wait "$spid" 2>/dev/null
   name="354 after refused ${c%%=*}"
