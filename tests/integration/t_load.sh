@@ -52,12 +52,16 @@ for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if k in os.environ:
         env[k] = os.environ[k]
 gate_r, gate_w = os.pipe()
+ready_r, ready_w = os.pipe()
 pids = {}
 for i in range(1, n + 1):
     pid = os.fork()
     if pid == 0:
         try:
             os.close(gate_w)
+            os.close(ready_r)
+            os.write(ready_w, b".")  # at the gate
+            os.close(ready_w)
             os.read(gate_r, 1)  # EOF when the parent lets everyone go
             os.close(gate_r)
             for fd, name, mode in ((0, "msg", os.O_RDONLY),
@@ -72,7 +76,10 @@ for i in range(1, n + 1):
             os._exit(127)
     pids[pid] = i
 os.close(gate_r)
-time.sleep(0.2)
+os.close(ready_w)
+# Every child has written its byte (or died: EOF) before it waits at the gate.
+while os.read(ready_r, n):
+    pass
 start = time.monotonic()
 os.close(gate_w)
 while pids:
