@@ -201,8 +201,11 @@ early_case "a reply before the pipelined group" MAIL \
 SLOW=$(root_for "$SC:2525&$EX:2525" 2)
 run_case "unfinished reply to MAIL" "$SLOW" "$msg" --ehlo 8BITMIME --reply 'mail=250-and more\r\n'
 expect_next "unfinished reply to MAIL" "$msg"
-if ((QR_MS >= 2000 && QR_MS < 5000)); then ok "unfinished reply: waited timeoutremote (${QR_MS} ms)"; else
-  fail "unfinished reply: waited timeoutremote" "${QR_MS} ms"
+# At least the 2 s, and less than the 10 s of qmail_root_new's
+# timeoutremote, which this route must not use (generous: a loaded
+# machine adds to the 2 s of waiting; 2.0 to 2.5 s measured).
+if ((QR_MS >= 2000 && QR_MS < 8000)); then ok "unfinished reply: waited timeoutremote (${QR_MS} ms)"; else
+  fail "unfinished reply: waited timeoutremote, not 10 s" "${QR_MS} ms"
 fi
 
 # --- before the dot, no next pair: Z without "Possible duplicate!" -------

@@ -142,7 +142,7 @@ expect_z_dup() {
   check_eq "$1: the next pair got nothing" 0 "$(stored_messages t23next | wc -l)"
 }
 
-FAST=5000         # nothing here waits for a timeout
+FAST=8000         # nothing here waits for a timeout (timeoutremote is 10 s; at most 1 s measured)
 SLOW_MAX=6500     # timeoutremote 2 s: at most 2 x 2 s, plus the Exim
 
 # --- a 1 MB reply line ----------------------------------------------------
