@@ -18,6 +18,9 @@ UNBOUND_DIR=
 
 # Succeeds once something accepts TCP on IP PORT (Unbound opens its UDP and
 # TCP sockets together, before it serves either).
+# shellcheck source=tests/integration/poll.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poll.sh"
+
 _unbound_listening() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
