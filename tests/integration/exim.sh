@@ -6,6 +6,7 @@
 #   exim_stop NAME                            stop one (by its PID)
 #   exim_stop_all                             stop every one this shell started
 #   exim_stop_stale                           stop every one under tmp/ whose script has ended
+#   exim_settle NAME [SECONDS]                until every connection made so far has ended
 #   exim_dir NAME / exim_store NAME / exim_logfile NAME
 #   exim_ca                                   make the test CA (exports TEST_CA)
 #
@@ -23,6 +24,9 @@
 # (or 451) gets that code after the final dot. Everything else is accepted
 # for any domain and stored, one file per recipient, byte for byte as it
 # came over the wire (CRLF line ends, dots unstuffed, nothing added).
+
+# shellcheck source=tests/integration/poll.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poll.sh"
 
 EXIM_BIN=${EXIM_BIN:-/usr/sbin/exim4}
 EXIM_USER=Debian-exim
@@ -204,6 +208,7 @@ exim_start() {
     return 1
   fi
   EXIM_STARTED+=("$name")
+  echo "$ip $port" >"$dir/listen"
   _exim_wait_banner "$ip" "$port" $((10 + ${delay[connect]%.*})) || {
     echo "exim_start $name: no banner on $ip:$port" >&2
     cat "$dir/log/paniclog" >&2 2>/dev/null
@@ -214,13 +219,10 @@ exim_start() {
 # Polls IP:PORT until a reply line (any code) arrives: the daemon forks
 # before it binds, so a started daemon is not yet a listening one.
 _exim_wait_banner() {
-  local ip=$1 port=$2 secs=$3 deadline
-  deadline=$((SECONDS + secs))
-  while ((SECONDS <= deadline)); do
-    [[ $(_exim_banner "$ip" "$port" "$secs") =~ ^[0-9]{3} ]] && return 0
-    sleep 0.05
-  done
-  return 1
+  wait_until "$3" _exim_answers "$1" "$2" "$3"
+}
+_exim_answers() {
+  [[ $(_exim_banner "$1" "$2" "$3") =~ ^[0-9]{3} ]]
 }
 
 # First line the server sends on IP:PORT, empty when nothing listens.
@@ -244,17 +246,68 @@ _exim_pid() {
   printf '%s\n' "$pid"
 }
 
+_exim_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 exim_stop() {
-  local name=$1 pid i
+  local name=$1 pid
   pid=$(_exim_pid "$name") || return 0
   kill -TERM "$pid" 2>/dev/null
   # The daemon is not our child (it forks away): poll instead of wait.
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait_until 5 _exim_gone "$pid" || kill -KILL "$pid" 2>/dev/null
   rm -f "$(exim_dir "$name")/exim.pid"
+}
+
+# exim_settle NAME [SECONDS=10]: returns once every connection made to
+# NAME before the call has ended, with whatever it delivered stored: the
+# moment to look for what must not have happened ("nothing stored", "no
+# MAIL", "no connection from L"), instead of sleeping a while. First a
+# connection of its own (a fence): the daemon accepts in order, and logs
+# "SMTP connection from" and forks for a connection before it accepts the
+# next, so once the fence gets its banner every earlier connection is in
+# the log and has its process. Then it waits until no process but the
+# daemon runs NAME's config: the reception processes and the delivery
+# processes they fork (store.sh runs under those). The fence says QUIT
+# from 127.0.0.1, so its log lines name no address of a test's block.
+# Returns 1 (with a line on stderr) when that takes longer than SECONDS.
+exim_settle() {
+  local name=$1 secs=${2:-10} dir ip port
+  dir=$(exim_dir "$name")
+  read -r ip port <"$dir/listen" 2>/dev/null || {
+    echo "exim_settle $name: not started" >&2
+    return 1
+  }
+  if ! _exim_fence "$ip" "$port" "$secs"; then
+    echo "exim_settle $name: no banner from $ip:$port" >&2
+    return 1
+  fi
+  wait_until "$secs" _exim_idle "$name" && return 0
+  echo "exim_settle $name: still busy after ${secs}s" >&2
+  return 1
+}
+
+# Connects, reads the banner, says QUIT and closes; 1 without a banner.
+_exim_fence() {
+  (
+    exec 9<>"/dev/tcp/$1/$2" || exit 1
+    IFS= read -r -t "$3" line <&9 || exit 1
+    [[ $line =~ ^[0-9]{3} ]] || exit 1
+    printf 'QUIT\r\n' >&9
+  ) 2>/dev/null
+}
+
+# True when the only process running NAME's config is its daemon (or none
+# is: a stopped server runs nothing).
+_exim_idle() {
+  local daemon pid conf
+  local -a args
+  daemon=$(_exim_pid "$1") || daemon=""
+  conf=$(exim_dir "$1")/exim.conf
+  for pid in $(pgrep -x exim4); do
+    [[ $pid == "$daemon" ]] && continue
+    mapfile -d '' args <"/proc/$pid/cmdline" 2>/dev/null || continue
+    [[ " ${args[*]} " == *" -C $conf "* ]] && return 1
+  done
+  return 0
 }
 
 exim_stop_all() {

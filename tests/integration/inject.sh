@@ -8,16 +8,13 @@ trap 'for p in "${SCRIPT_PIDS[@]}"; do kill "$p" 2>/dev/null; done; _lib_cleanup
 # script_start NAME IP [starttls_inject.py options...]: listens on IP:2525,
 # logs to $T_TMP/NAME.log; returns once it is ready.
 script_start() {
-  local name=$1 ip=$2 i
+  local name=$1 ip=$2
   shift 2
   rm -f "$T_TMP/$name.log" "$T_TMP/$name.ready"
   python3 "$INJECT" --listen "$ip:2525" --log "$T_TMP/$name.log" --ready "$T_TMP/$name.ready" \
     --lifetime 80 --conn-timeout 8 "$@" 2>"$T_TMP/$name.err" &
   SCRIPT_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $T_TMP/$name.ready ]] && return 0
-    sleep 0.05
-  done
+  wait_until 5 test -s "$T_TMP/$name.ready" && return 0
   echo "script_start $name: not ready" >&2
   return 1
 }

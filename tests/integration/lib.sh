@@ -6,26 +6,14 @@
 # Call ok/fail/check_* from the test script's own shell, not from a
 # $(...) or a pipeline: the counters live in this shell.
 
-# --- a network namespace of our own -------------------------------------
-# Every script runs in a network namespace of its own, loopback up, so two
-# runs on one machine (two checkouts, a developer and CI) never share an
-# address, and no server can outlive the script's namespace unnoticed.
-# Sourced from the script's top, so $0 and "$@" are the script's: the
-# script re-executes itself in a new namespace unless QR_TEST_NETNS says it
-# already runs in one of its own. (Comparing with PID 1's namespace does
-# not work: on some machines /proc/1/ns/net cannot be read, even by root.)
-# unshare without --fork execs in this process, so the PID (the owner of
-# the Exims, for run's exim_stop_stale) stays the same.
-if [[ -z ${QR_TEST_NETNS:-} ]]; then
-  export QR_TEST_NETNS=1
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  exec unshare --net -- bash -c 'ip link set lo up ||
-    { echo "$0: ip link set lo up failed"; echo "0 passed, 1 failed"; exit 1; }
-    exec bash "$0" "$@"' "$0" "$@"
-  echo "$0: cannot unshare the network namespace"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+# --- a network namespace of our own (netns.sh) ---------------------------
+# shellcheck source=tests/integration/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
+
+# Debian's programs (make deps) come first: the tests start python3 (its
+# standard library only) hundreds of times, and a version manager's shim
+# found first in PATH (pyenv's) costs about half a second a start.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
@@ -187,6 +175,8 @@ route_root() {
 #   QR_ERR  file with stderr (must stay empty)
 #   QR_RC   exit status (must be 0; 124 means it was killed)
 #   QR_MS   wall time in milliseconds
+# and parses the report once (report_parse), for report_text,
+# report_letters, report_final and check_qr_clean.
 run_qmail_remote() {
   local root=$1 t0 t1
   shift
@@ -209,17 +199,143 @@ run_qmail_remote() {
   QR_RC=$?
   t1=${EPOCHREALTIME/./}
   QR_MS=$(((t1 - t0) / 1000))
+  report_parse "$QR_OUT"
+  QR_PARSED=$QR_OUT QR_LETTERS=$R_LETTERS QR_TEXT=$R_TEXT QR_FINAL=$R_FINAL
+  QR_PROBLEMS=$R_PROBLEMS
   return 0
 }
 
-# The report of FILE (default: the last run), one line per report.
+# report_parse FILE: reads a report (SPEC section 1: letter, text, NUL,
+# ...) as report.py does, in this shell, and sets
+#   R_LETTERS   the letters, e.g. "rsK" (a byte outside printable ASCII
+#               shown as \xNN, here and in R_TEXT)
+#   R_TEXT      one line per report, "LETTER text": the text's LFs shown as
+#               the two characters \n, other non-printable bytes as \xNN
+#   R_FINAL     the K/Z/D line(s) of R_TEXT
+#   R_PROBLEMS  what is wrong with the framing, one line each (empty: none)
+# Returns 1 when R_PROBLEMS is not empty. No process is started:
+# run_qmail_remote calls it once per run, and the report_* functions below
+# only print what it found (t_harness.sh checks it against report.py).
+report_parse() {
+  local LC_ALL=C chunk letter text c code i ended=1 finals=0 last_final=-1 n=0
+  local -a probs=() seen
+  R_LETTERS="" R_TEXT="" R_FINAL="" R_PROBLEMS=""
+  if [[ ! -r $1 ]]; then
+    R_PROBLEMS="cannot read $1"
+    return 1
+  fi
+  if [[ ! -s $1 ]]; then
+    R_PROBLEMS="empty report"
+    return 1
+  fi
+  while :; do
+    if ! IFS= read -r -d '' chunk; then
+      [[ -z $chunk ]] && break
+      ended=0
+    fi
+    if [[ -z $chunk ]]; then
+      probs+=("empty report (two NULs in a row)")
+      continue
+    fi
+    letter=${chunk:0:1} text=${chunk:1}
+    if [[ $letter != [rhsKZD] ]]; then
+      _report_show "$letter"
+      letter=$_SHOWN
+      probs+=("bad letter '$letter'")
+    fi
+    if [[ $text == *[!\ -~$'\n']* ]]; then
+      seen=()
+      for ((i = 0; i < ${#text}; i++)); do
+        c=${text:i:1}
+        [[ $c == [\ -~$'\n'] ]] && continue
+        printf -v code '%d' "'$c"
+        seen[code]=1
+      done
+      c="${!seen[*]}"
+      probs+=("$letter report has non-printable bytes [${c// /, }]")
+    fi
+    _report_show "$text"
+    R_LETTERS+=$letter
+    R_TEXT+=${R_TEXT:+$'\n'}"$letter $_SHOWN"
+    if [[ $letter == [KZD] ]]; then
+      finals=$((finals + 1)) last_final=$n
+      R_FINAL+=${R_FINAL:+$'\n'}"$letter $_SHOWN"
+    fi
+    n=$((n + 1))
+    ((ended)) || break
+  done <"$1"
+  if ((!ended)); then
+    _report_show "${chunk:0:60}"
+    probs=("last report does not end with NUL: '$_SHOWN'" "${probs[@]}")
+  fi
+  if ((finals != 1)); then
+    probs+=("$finals message reports (K/Z/D), want exactly 1")
+  elif ((last_final != n - 1)); then
+    probs+=("message report is not the last one")
+  fi
+  ((${#probs[@]} == 0)) && return 0
+  printf -v R_PROBLEMS '%s\n' "${probs[@]}"
+  R_PROBLEMS=${R_PROBLEMS%$'\n'}
+  return 1
+}
+
+# _report_show TEXT: sets _SHOWN to TEXT with LF as the two characters \n,
+# other bytes outside printable ASCII as \xNN (report.py's show()). Call
+# with LC_ALL=C, as report_parse does.
+_report_show() {
+  local t=$1 c i h
+  if [[ $t != *[!\ -~$'\n']* ]]; then
+    _SHOWN=${t//$'\n'/\\n}
+    return
+  fi
+  _SHOWN=""
+  for ((i = 0; i < ${#t}; i++)); do
+    c=${t:i:1}
+    if [[ $c == $'\n' ]]; then
+      _SHOWN+='\n'
+    elif [[ $c == [\ -~] ]]; then
+      _SHOWN+=$c
+    else
+      printf -v h '\\x%02x' "'$c"
+      _SHOWN+=$h
+    fi
+  done
+}
+
+# _report_of [FILE]: FILE parsed (default: the last run, parsed once).
+_report_of() {
+  if [[ -n ${1:-} && $1 != "${QR_PARSED:-}" ]]; then
+    report_parse "$1"
+    return
+  fi
+  R_LETTERS=$QR_LETTERS R_TEXT=$QR_TEXT R_FINAL=$QR_FINAL R_PROBLEMS=$QR_PROBLEMS
+  [[ -z $R_PROBLEMS ]]
+}
+
+# The report of FILE (default: the last run), one line per report; exits 1
+# when the framing is wrong, the problems on stderr (as report.py).
 report_text() {
-  python3 "$IT_DIR/report.py" "${1:-$QR_OUT}"
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  [[ -n $R_TEXT ]] && printf '%s\n' "$R_TEXT"
+  [[ -n $R_PROBLEMS ]] && printf 'report: %s\n' "${R_PROBLEMS//$'\n'/$'\n'report: }" >&2
+  return $rc
 }
 
 # Just the letters, e.g. "rrK".
 report_letters() {
-  python3 "$IT_DIR/report.py" --letters "${1:-$QR_OUT}" 2>/dev/null
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  printf '%s\n' "$R_LETTERS"
+  return $rc
+}
+
+# The message report (K/Z/D) only, as "LETTER text".
+report_final() {
+  local rc=0
+  _report_of "${1:-}" || rc=1
+  [[ -n $R_FINAL ]] && printf '%s\n' "$R_FINAL"
+  return $rc
 }
 
 # check_qr_clean NAME: the last run exited 0, wrote nothing to stderr, and
@@ -228,8 +344,7 @@ check_qr_clean() {
   local why=""
   ((QR_RC == 0)) || why+="exit status $QR_RC; "
   [[ -s $QR_ERR ]] && why+="stderr: $(_show "$(head -c 300 "$QR_ERR")"); "
-  python3 "$IT_DIR/report.py" "$QR_OUT" >/dev/null 2>"$T_TMP/.framing" ||
-    why+="framing: $(tr '\n' ' ' <"$T_TMP/.framing")"
+  _report_of || why+="framing: ${R_PROBLEMS//$'\n'/ } "
   if [[ -z $why ]]; then ok "$1"; else fail "$1" "$why"; fi
 }
 
@@ -276,14 +391,44 @@ exim_clear() {
 # wait_for_store NAME COUNT [TIMEOUT_SECONDS=5]: until NAME holds at least
 # COUNT messages. Files appear whole (renamed into place).
 wait_for_store() {
-  local name=$1 want=$2 secs=${3:-5} have end
-  end=$((${EPOCHREALTIME/./} + ${secs%.*} * 1000000))
-  while :; do
-    have=$(stored_messages "$name" | wc -l)
-    ((have >= want)) && return 0
-    ((${EPOCHREALTIME/./} > end)) && break
-    sleep 0.05
-  done
-  echo "wait_for_store $name: $have of $want messages after ${secs}s" >&2
+  local name=$1 want=$2 secs=${3:-5}
+  wait_until "$secs" _store_has "$name" "$want" && return 0
+  echo "wait_for_store $name: $(stored_messages "$name" | wc -l) of $want messages after ${secs}s" >&2
   return 1
+}
+_store_has() {
+  (($(stored_messages "$1" | wc -l) >= $2))
+}
+
+# wait_for_ready LOG [SECONDS=5]: until a test server (smtp_script.py,
+# hostile.py, delay_proxy.py) has written its first line, READY.
+wait_for_ready() {
+  wait_for_line "${2:-5}" "$1" '^READY'
+}
+
+# server_fence LOG IP PORT [SECONDS=5]: for the python test servers
+# (smtp_script.py, hostile.py), which log "N CONNECT ip:port" as they
+# accept, in order. Connects from this shell (from 127.0.0.1) and waits
+# until LOG names that very connection, so every connection made to IP:PORT
+# before it is in LOG too; then closes it. Sets FENCE to the "ip:port" it
+# was logged with, for the caller to leave out. 1 when it cannot connect
+# or the line does not come within SECONDS.
+server_fence() {
+  local log=$1 secs=${4:-5} fd ino addr inode lport="" rc=1
+  FENCE=""
+  exec {fd}<>"/dev/tcp/$2/$3" || return 1
+  ino=$(readlink "/proc/$BASHPID/fd/$fd")
+  ino=${ino//[^0-9]/}
+  # The kernel's table of this namespace's sockets gives the local port.
+  while read -r _ addr _ _ _ _ _ _ _ inode _; do
+    [[ $inode == "$ino" ]] && lport=$((16#${addr#*:})) && break
+  done </proc/net/tcp
+  if [[ -n $lport ]]; then
+    FENCE=127.0.0.1:$lport
+    wait_for_line "$secs" "$log" " CONNECT 127\.0\.0\.1:$lport\$"
+    rc=$?
+  fi
+  exec {fd}>&-
+  ((rc == 0)) || echo "server_fence $2:$3: no line for it in $log" >&2
+  return $rc
 }

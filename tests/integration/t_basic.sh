@@ -153,7 +153,7 @@ except socket.timeout:
     pass
 PY
 listener=$!
-for ((i = 0; i < 100; i++)); do [[ -e $T_TMP/listening ]] && break; sleep 0.05; done
+wait_until 5 test -e "$T_TMP/listening"
 [[ -e $T_TMP/listening ]] || fail "listener" "not listening after 5 s"
 
 # helohost with CR, space or NUL would put a second command on the wire

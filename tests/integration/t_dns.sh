@@ -5,6 +5,7 @@
 # Prints "ok - NAME" / "not ok - NAME: WHY" per check, then "N passed, N failed";
 # exits non-zero on any failure.
 set -u
+source "$(dirname "$0")/netns.sh" # a network namespace of its own, before the cd
 cd "$(dirname "$0")/../.." || exit 2
 . tests/integration/unbound.sh
 

@@ -24,16 +24,12 @@ ensure_exim() {
 }
 
 script_start() {
-  local i
   SCRIPT_LOG=$T_TMP/script-$((++SCRIPT_N)).log
   : >"$SCRIPT_LOG"
   python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$SCRIPT_LOG" \
     --timeout 20 "$@" &
   SCRIPT_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^READY' "$SCRIPT_LOG" && return 0
-    sleep 0.05
-  done
+  wait_for_ready "$SCRIPT_LOG" && return 0
   echo "script_start: not ready" >&2
   return 1
 }
@@ -98,9 +94,9 @@ expect_next() {
 # expect_z_only NAME: Z, the scripted server was the only one tried.
 expect_z_only() {
   local final
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT")
+  final=$(report_final)
   check_match "$1: Z report" '^Z ' "$final"
-  sleep 0.2
+  exim_settle t22next
   check_eq "$1: Exim got nothing" 0 "$(stored_messages t22next | wc -l)"
   check_not_contains "$1: Exim saw no connection from $LOC" "[$LOC]:" "$(exim_log t22next)"
 }
@@ -216,8 +212,11 @@ early_case "a reply before the pipelined group" MAIL \
 SLOW=$(root_for "$SC:2525&$EX:2525" 2)
 run_case "unfinished reply to MAIL" "$SLOW" "$msg" --ehlo 8BITMIME --reply 'mail=250-and more\r\n'
 expect_next "unfinished reply to MAIL" "$msg"
-if ((QR_MS >= 2000 && QR_MS < 5000)); then ok "unfinished reply: waited timeoutremote (${QR_MS} ms)"; else
-  fail "unfinished reply: waited timeoutremote" "${QR_MS} ms"
+# At least the 2 s, and less than the 10 s of qmail_root_new's
+# timeoutremote, which this route must not use (generous: a loaded
+# machine adds to the 2 s of waiting; 2.0 to 2.5 s measured).
+if ((QR_MS >= 2000 && QR_MS < 8000)); then ok "unfinished reply: waited timeoutremote (${QR_MS} ms)"; else
+  fail "unfinished reply: waited timeoutremote, not 10 s" "${QR_MS} ms"
 fi
 
 # --- before the dot, no next pair: Z without "Possible duplicate!" -------

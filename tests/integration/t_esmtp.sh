@@ -24,7 +24,7 @@ check_qr_clean "SIZE over the limit: clean"
 check_eq "SIZE over the limit: D" D "$(report_letters)"
 check_contains "SIZE over the limit: #5.3.4 with both sizes" \
   "bytes and the server takes at most 2000. (#5.3.4)" "$(report_text)"
-sleep 0.2
+exim_settle t14small
 check_eq "SIZE over the limit: nothing stored" 0 "$(count t14small)"
 check_eq "SIZE over the limit: no MAIL sent" 0 "$(exim_log t14small | grep -c 'rejected MAIL\|<=')"
 run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$small"

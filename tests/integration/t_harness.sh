@@ -223,7 +223,7 @@ else
   fail "exim_start e" "see above"
 fi
 
-# --- run_qmail_remote and report.py, with a stand-in binary ----------
+# --- run_qmail_remote and the report decoder, with a stand-in binary ----
 fake=$T_TMP/fake-qmail-remote
 cat >"$fake" <<'EOF'
 #!/bin/sh
@@ -243,10 +243,23 @@ check_eq "report_text: one line per report" \
   "r r@dest.test"$'\n'"K dest.test $root 127.0.0.53:5353\\n$(wc -c <"$msg") bytes" "$(report_text)"
 printf 'rok\0Kdone\0Zlate\0' >"$T_TMP/bad.report"
 if report_text "$T_TMP/bad.report" >/dev/null 2>&1; then
-  fail "report.py: two message reports rejected" "exit 0"
+  fail "report_text: two message reports rejected" "exit 0"
 else
-  ok "report.py: two message reports rejected"
+  ok "report_text: two message reports rejected"
 fi
+# lib.sh decodes reports in bash (report_parse), without a process a run;
+# report.py is the reference it must agree with, framing errors included.
+i=0
+for bytes in 'r\0K\0' 'rone\ntwo\0hx\x01\xe9\\y\0s %%s $x\0D\tend\r\n\0' 'rok\0Kdone\0Zlate\0' \
+  'Kno NUL' 'r\0\0K\0' '' 'Kfirst\0rafter\0' 'xbad\0Kok\0'; do
+  f=$T_TMP/agree-$((++i))
+  printf "$bytes" >"$f"
+  want=$(python3 "$IT_DIR/report.py" "$f" 2>&1 >/dev/null | wc -l)
+  want="$(python3 "$IT_DIR/report.py" "$f" 2>/dev/null)|$(python3 "$IT_DIR/report.py" --letters "$f" 2>/dev/null)|$(python3 "$IT_DIR/report.py" --final "$f" 2>/dev/null)|$want problems"
+  report_parse "$f"
+  got="$R_TEXT|$R_LETTERS|$R_FINAL|$(printf '%s' "$R_PROBLEMS" | grep -c .) problems"
+  check_eq "report_parse agrees with report.py: $(_show "$bytes")" "$want" "$got"
+done
 
 # --- stopping -------------------------------------------------------
 pid=$(cat "$(exim_dir e)/exim.pid")

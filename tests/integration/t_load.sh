@@ -133,12 +133,16 @@ for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if k in os.environ:
         env[k] = os.environ[k]
 gate_r, gate_w = os.pipe()
+ready_r, ready_w = os.pipe()
 pids = {}
 for i in range(1, n + 1):
     pid = os.fork()
     if pid == 0:
         try:
             os.close(gate_w)
+            os.close(ready_r)
+            os.write(ready_w, b".")  # at the gate
+            os.close(ready_w)
             os.read(gate_r, 1)  # EOF when the parent lets everyone go
             os.close(gate_r)
             for fd, name, mode in ((0, "msg", os.O_RDONLY),
@@ -154,7 +158,10 @@ for i in range(1, n + 1):
             os._exit(127)
     pids[pid] = i
 os.close(gate_r)
-time.sleep(0.2)
+os.close(ready_w)
+# Every child has written its byte (or died: EOF) before it waits at the gate.
+while os.read(ready_r, n):
+    pass
 start = time.monotonic()
 os.close(gate_w)
 while pids:
@@ -239,15 +246,15 @@ check_eq "tcpto files hold exactly what the rules make of the run" "$expected" "
 
 # --- every tag stored exactly once across the four stores ----------------
 # Delivery runs in Exim's children just after the dot: wait for all N.
-deadline=$((SECONDS + 15))
-while :; do
+stored_total() {
+  local name
   total=0
   for name in "${names[@]}"; do
     total=$((total + $(stored_messages "$name" | wc -l)))
   done
-  ((total >= N || SECONDS > deadline)) && break
-  sleep 0.2
-done
+  ((total >= N))
+}
+wait_until 15 stored_total
 check_eq "$N copies stored in all" "$N" "$total"
 
 tags=$T_TMP/tags

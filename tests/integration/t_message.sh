@@ -17,7 +17,7 @@ exim_start t20m1 "$MX" 2525 || { fail "exim_start t20m1" "see above"; summary; e
 
 # script_start NAME ARGS...: smtp_script.py on $SC:2525, until killed or 20 s.
 script_start() {
-  local name=$1 i
+  local name=$1
   shift
   SCRIPT_LOG=$T_TMP/script-$name.log
   SCRIPT_SAVE=$T_TMP/script-$name.save
@@ -26,10 +26,7 @@ script_start() {
   python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$SCRIPT_LOG" \
     --save "$SCRIPT_SAVE" --timeout 20 "$@" &
   SCRIPT_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^READY' "$SCRIPT_LOG" && return 0
-    sleep 0.05
-  done
+  wait_for_ready "$SCRIPT_LOG" && return 0
   echo "script_start $name: not ready" >&2
   return 1
 }
@@ -325,9 +322,11 @@ for variant in exim script; do
       "D SMTP cannot transfer messages with partial final lines. (#5.6.2)\\n" "$(report_text)"
   done
 done
-sleep 0.2
+exim_settle t20m1
+server_fence "$SCRIPT_LOG" "$SC" 2525
 check_not_contains "partial: Exim saw no connection" "[$LOC]" "$(exim_log t20m1)"
-check_not_contains "partial: the scripted server saw no connection" "CONNECT" "$(cat "$SCRIPT_LOG")"
+check_not_contains "partial: the scripted server saw no connection" "CONNECT" \
+  "$(grep -vF " CONNECT $FENCE" "$SCRIPT_LOG")"
 script_stop
 
 summary

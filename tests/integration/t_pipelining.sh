@@ -6,6 +6,10 @@
 # doc/TESTING.md): with PIPELINING, MAIL, every RCPT and DATA are one
 # flight, and a delivery is greeting + 3 round trips (EHLO, MAIL..DATA,
 # body+dot) = 7 D, QUIT not awaited. Without it, one flight per command.
+# Round trips are counted (flights), not timed: the wall time is checked
+# only from below (the link really was that slow) and against
+# timeoutremote (no timeout waited out), so a loaded machine cannot fail
+# it. That QUIT is not awaited is read from the order of the proxy's log.
 set -u
 source "$(dirname "$0")/lib.sh"
 ip_block 21
@@ -15,16 +19,13 @@ D_MS=100
 
 # proxy_start NAME LISTEN_IP:PORT UPSTREAM_IP:PORT: one connection, then exits.
 proxy_start() {
-  local name=$1 log=$T_TMP/proxy-$1.log i
+  local name=$1 log=$T_TMP/proxy-$1.log
   : >"$log"
   python3 "$IT_DIR/delay_proxy.py" --listen "$2" --to "$3" --log "$log" \
     --delay "$D" --timeout 25 --max-conns 1 &
   PROXY_PID=$!
   PROXY_LOG=$log
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^READY' "$log" 2>/dev/null && return 0
-    sleep 0.05
-  done
+  wait_for_ready "$log" && return 0
   echo "proxy_start $name: not ready" >&2
   return 1
 }
@@ -36,6 +37,29 @@ proxy_wait() {
 
 flights() {
   python3 "$IT_DIR/delay_proxy.py" --flights "$PROXY_LOG"
+}
+
+# check_quit_not_awaited NAME: the client's end of stream (END C) is logged
+# before the server's 221 reaches it: qmail-remote closed after QUIT
+# without waiting for the reply. Had it waited, the 221 would come first:
+# the proxy logs a server chunk before the client can have it.
+check_quit_not_awaited() {
+  local first
+  first=$(grep -m 1 -E '^[0-9]+ 1 (END C$|S [0-9]+ 221[ -])' "$PROXY_LOG" | cut -d' ' -f3-4)
+  check_eq "$1: QUIT not awaited (end of stream before the 221)" "END C" "$first"
+}
+
+# check_wall_time NAME ROUND_TRIPS: at least ROUND_TRIPS x 2 D plus the
+# greeting's D (the delays were real), and less than timeoutremote (10 s):
+# no timeout was waited out. Not an upper bound on the round trips: the
+# flights count those.
+check_wall_time() {
+  local min=$(((2 * $2 + 1) * D_MS))
+  if ((QR_MS >= min && QR_MS < 10000)); then
+    ok "$1: wall time ${QR_MS} ms in [$((2 * $2 + 1)) D, 10 s) with D=${D_MS} ms"
+  else
+    fail "$1: wall time in [$((2 * $2 + 1)) D, 10 s)" "${QR_MS} ms with D=${D_MS} ms"
+  fi
 }
 
 # SIZE= as SPEC §7 computes it for an LF message: bytes plus one per LF.
@@ -78,11 +102,8 @@ $(printf '%b' "$group" | wc -c) $group
 $body_bytes $body_flight
 6 QUIT\\r\\n"
 check_eq "one rcpt: flights EHLO | MAIL+RCPT+DATA | body+dot | QUIT" "$expected" "$(flights)"
-if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
-  ok "one rcpt: wall time ${QR_MS} ms in [7 D, 9 D) with D=${D_MS} ms"
-else
-  fail "one rcpt: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
-fi
+check_quit_not_awaited "one rcpt"
+check_wall_time "one rcpt" 3
 wait_for_store t21pipe 1
 check_file_eq "one rcpt: stored bytes" <(crlf "$msg") "$(stored_messages t21pipe)"
 check_match "one rcpt: Exim logged a pipelining client (L)" " P=esmtp L " "$(exim_received t21pipe)"
@@ -109,11 +130,8 @@ $group_len $group
 $body_bytes $body_flight
 6 QUIT\\r\\n"
 check_eq "ten rcpts: MAIL, ten RCPT and DATA in one flight; 4 flights" "$expected" "$(flights)"
-if ((QR_MS >= 7 * D_MS && QR_MS < 9 * D_MS)); then
-  ok "ten rcpts: wall time ${QR_MS} ms in [7 D, 9 D): no extra round trip per RCPT"
-else
-  fail "ten rcpts: wall time in [7 D, 9 D)" "${QR_MS} ms with D=${D_MS} ms"
-fi
+check_quit_not_awaited "ten rcpts"
+check_wall_time "ten rcpts" 3
 wait_for_store t21pipe 9
 check_eq "ten rcpts: nine copies stored" 9 "$(stored_messages t21pipe | wc -l)"
 bad=0
@@ -153,12 +171,9 @@ $(printf '%b' "$m1" | wc -c) $m1
 $body_bytes $body_flight
 6 QUIT\\r\\n"
 check_eq "pipelining=off: one flight per command (8 flights)" "$expected" "$(flights)"
+check_quit_not_awaited "pipelining=off"
 # greeting + 7 round trips (EHLO MAIL RCPT*3 DATA body) = 15 D.
-if ((QR_MS >= 15 * D_MS)); then
-  ok "pipelining=off: wall time ${QR_MS} ms >= 15 D"
-else
-  fail "pipelining=off: wall time >= 15 D" "${QR_MS} ms with D=${D_MS} ms"
-fi
+check_wall_time "pipelining=off" 7
 wait_for_store t21nopipe 3
 bad=0 n=0
 while read -r f; do
@@ -179,12 +194,12 @@ for c in "rcpt=550 5.1.1 no such user" "mail=550 5.7.1 go away"; do
   python3 "$IT_DIR/smtp_script.py" --listen "$SC:2525" --log "$slog" --timeout 10 \
     --reply "${c%%=*}=${c#*=}\r\n" &
   spid=$!
-  for ((i = 0; i < 100; i++)); do grep -q '^READY' "$slog" && break; sleep 0.05; done
+  wait_for_ready "$slog"
   root=$(qmail_root_new)
   printf 'r1;%s;%s:2525;;\n' "$LOC" "$SC" >"$root/control/routes"
   printf '*;*;r1\n' >"$root/control/routemap"
   run_qmail_remote "$root" dest.test s@example.org a@dest.test b@dest.test <"$msg"
-  sleep 0.2
+  wait_for_line 5 "$slog" '^1 CLOSE '
   kill "$spid" 2>/dev/null
   wait "$spid" 2>/dev/null
   name="354 after refused ${c%%=*}"

@@ -45,17 +45,7 @@ BH_PID=""
 QENV=(env -i "PATH=$ROOT/bin:/usr/bin:/bin" "QMAIL_ROOT=$ROOT")
 qenv() { "${QENV[@]}" "$@"; }
 
-# wait_until SECONDS COMMAND...: polls COMMAND until it succeeds; 1 on
-# timeout. The only way this script waits.
-wait_until() {
-  local secs=$1 end
-  shift
-  end=$((${EPOCHREALTIME/./} + secs * 1000000))
-  until "$@"; do
-    ((${EPOCHREALTIME/./} > end)) && return 1
-    sleep 0.05
-  done
-}
+# wait_until SECONDS COMMAND... (lib.sh) is the only way this script waits.
 
 qlog_has() { grep -qE -- "$1" "$QLOG" 2>/dev/null; }
 

@@ -17,15 +17,17 @@ echo mail.example.org >"$CTL/me"
 export QMAIL_ROOT=$ROOT
 
 # check looks at the files as qmail-remote's user, qmailr (group qmail), and
-# a new routes file gets group qmail: make both when this machine has none,
-# and remove what we made at the end.
-MADE_USER="" MADE_GROUP=""
+# a new routes file gets group qmail: make both when this machine has none.
+# They stay, as t_qmail.sh's do: removing them at the end would pull them
+# from under another run (another checkout's t_routes_cli.sh or t_qmail.sh)
+# that found them here and is using them. A failed add (the same add at the
+# same moment elsewhere) looks again.
 if ! getent group qmail >/dev/null; then
-  groupadd --system qmail && MADE_GROUP=1
+  groupadd --system qmail || getent group qmail >/dev/null
 fi
 if ! getent passwd qmailr >/dev/null; then
   useradd --system --gid qmail --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin qmailr && MADE_USER=1
+    --shell /usr/sbin/nologin qmailr || getent passwd qmailr >/dev/null
 fi
 
 PASSED=0
@@ -34,8 +36,6 @@ cleanup() {
   chattr -i "$CTL" 2>/dev/null
   chmod 755 "$CTL" 2>/dev/null
   rm -rf "$ROOT"
-  [[ -n $MADE_USER ]] && userdel qmailr
-  [[ -n $MADE_GROUP ]] && groupdel qmail
 }
 trap cleanup EXIT
 

@@ -24,6 +24,12 @@ routes() {  # qmail-routes in the current root; fails the test on error
   fi
 }
 count() { stored_messages "$1" | wc -l; }
+total_at() {  # N SERVER...: the servers hold at least N copies between them
+  local n=$1 s sum=0
+  shift
+  for s; do sum=$((sum + $(count "$s"))); done
+  ((sum >= n))
+}
 clear_all() { local s; for s in "${SERVERS[@]}"; do exim_clear "$s"; done; }
 send() {  # SENDER RECIP
   run_qmail_remote "$root" "${2#*@}" "$1" "$2" <"$msg"
@@ -32,7 +38,7 @@ send() {  # SENDER RECIP
 got() {
   local s want=""
   wait_for_store "$2" 1 2>/dev/null
-  sleep 0.1
+  for s in "${SERVERS[@]}"; do exim_settle "$s"; done
   for s in "${SERVERS[@]}"; do
     if [[ $s == "$2" ]]; then want+="$s=1 "; else want+="$s=0 "; fi
   done
@@ -106,7 +112,7 @@ routes add -d tmail.io -rh "$MAIN" -p 1
 routes add -d tmail.io -rh "$ALT1" -p 2
 clear_all
 for _ in 1 2 3 4 5; do send s@example.org r@tmail.io; done
-sleep 0.3
+for s in "${SERVERS[@]}"; do exim_settle "$s"; done
 check_eq "priorities: the first alive takes all" "5 0" "$(count t13main) $(count t13alt1)"
 
 # Weighted round robin: big, big, small (the seed's example).
@@ -116,7 +122,7 @@ routes add -d tmail.io -rh "$MAIN"
 routes add -d tmail.io -rh "$ALT1"
 clear_all
 for _ in $(seq 60); do send s@example.org r@tmail.io; done
-for _ in $(seq 50); do (($(count t13main) + $(count t13alt1) >= 60)) && break; sleep 0.1; done
+wait_until 5 total_at 60 t13main t13alt1
 nm=$(count t13main) na=$(count t13alt1)
 # 40 of 60 expected for the doubled host; sd ~3.7: 28..52 is > 3 sd.
 ((nm + na == 60 && nm >= 28 && nm <= 52)) && ok "weights: big about twice small ($nm/$na)" ||
@@ -129,7 +135,7 @@ routes add -d tmail.io -rh "$ALT1" -p 2
 routes add -d tmail.io -rh "$PREMIUM" -p 2
 clear_all
 for _ in $(seq 20); do send s@example.org r@tmail.io; done
-for _ in $(seq 50); do (($(count t13alt1) + $(count t13prem) >= 20)) && break; sleep 0.1; done
+wait_until 5 total_at 20 t13alt1 t13prem
 n1=$(count t13alt1) n2=$(count t13prem)
 ((n1 + n2 == 20 && n1 > 0 && n2 > 0)) && ok "mixed priorities: both p2 hosts used ($n1/$n2)" ||
   fail "mixed priorities: both p2 hosts used" "alt1=$n1 premium=$n2"

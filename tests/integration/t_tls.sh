@@ -71,7 +71,7 @@ deliver() {
   [[ -n ${DELIVER_LOCK:-} ]] && chmod 000 "$root/control/$DELIVER_LOCK"
   run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
   check_qr_clean "$name: exit 0, no stderr, framing"
-  final=$(python3 "$IT_DIR/report.py" --final "$QR_OUT" 2>/dev/null)
+  final=$(report_final 2>/dev/null)
 }
 ca=$(<"$TEST_CA")
 TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+ '

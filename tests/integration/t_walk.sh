@@ -29,13 +29,9 @@ count() { stored_messages "$1" | wc -l; }
 # Exim stores a message just after its 250 to the final dot: wait (at most
 # 5 s) until servers A and B hold N copies between them.
 wait_total() {
-  local n=$1 i
-  for i in $(seq 50); do
-    (($(count t11a) + $(count t11b) >= n)) && return 0
-    sleep 0.1
-  done
-  return 1
+  wait_until 5 _total_ab "$1"
 }
+_total_ab() { (($(count t11a) + $(count t11b) >= $1)); }
 
 # --- route2-like: one local IP, one relay; the report's route line (SPEC §10)
 root=$(route_root "r;$L1;$A:25;;\n")
@@ -63,7 +59,7 @@ root=$(route_root "r;$NOTHERE&$L2;$A;;\n")
 deliver "$root" s@example.org r@dest.test
 check_eq "failover after failed bind: letters" rK "$(report_letters)"
 check_contains "failover after failed bind: second local IP" "local=$L2" "$(report_text)"
-sleep 0.2
+exim_settle t11a
 check_eq "failover after failed bind: A saw L2" "$L2" "$(last_source t11a)"
 
 # --- 421 greeting: next host (SPEC §4)
@@ -145,7 +141,7 @@ printf 'dest.test:%s\n.sub.test:[%s]:2525\n:%s\n' "$A" "$C" "$B" >"$root/control
 echo "$L4" >"$root/control/defaultoutgoingip"
 run_qmail_remote "$root" dest.test s@example.org r@dest.test <"$msg"
 check_contains "smtproutes exact" "route=smtproutes local=$L4 remote=[$A]:25" "$(report_text)"
-sleep 0.2
+exim_settle t11a
 check_eq "defaultoutgoingip used for smtproutes" "$L4" "$(last_source t11a)"
 run_qmail_remote "$root" x.sub.test s@example.org r@x.sub.test <"$msg"
 check_contains "smtproutes suffix + port" "remote=[$C]:2525" "$(report_text)"
@@ -201,7 +197,7 @@ v6log=$T_TMP/v6.log
 : >"$v6log"
 python3 "$IT_DIR/smtp_script.py" --listen "[::1]:$V6PORT" --log "$v6log" --timeout 30 &
 v6pid=$!
-for _ in $(seq 100); do grep -q '^READY' "$v6log" && break; sleep 0.05; done
+wait_for_ready "$v6log"
 root=$(route_root "r;::1;[::1]:$V6PORT;;\n")
 deliver "$root" s@example.org r@dest.test
 check_qr_clean "IPv6: clean"

@@ -18,6 +18,9 @@ UNBOUND_DIR=
 
 # Succeeds once something accepts TCP on IP PORT (Unbound opens its UDP and
 # TCP sockets together, before it serves either).
+# shellcheck source=tests/integration/poll.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poll.sh"
+
 _unbound_listening() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
@@ -71,21 +74,23 @@ CONF
   fi
   unbound -d -c "$UNBOUND_DIR/unbound.conf" >>"$UNBOUND_DIR/unbound.log" 2>&1 &
   UNBOUND_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if _unbound_listening "$ip" "$port"; then return 0; fi
-    if ! kill -0 "$UNBOUND_PID" 2>/dev/null; then
-      echo "unbound_start: unbound exited; its log:" >&2
-      cat "$UNBOUND_DIR/unbound.log" >&2
-      UNBOUND_PID=
-      unbound_stop
-      return 1
-    fi
-    sleep 0.1
-  done
+  # Until it answers, or has exited.
+  wait_until 10 _unbound_up "$ip" "$port"
+  if _unbound_listening "$ip" "$port"; then return 0; fi
+  if ! kill -0 "$UNBOUND_PID" 2>/dev/null; then
+    echo "unbound_start: unbound exited; its log:" >&2
+    cat "$UNBOUND_DIR/unbound.log" >&2
+    UNBOUND_PID=
+    unbound_stop
+    return 1
+  fi
   echo "unbound_start: no answer on $ip port $port after 10 s" >&2
   unbound_stop
   return 1
+}
+
+_unbound_up() {
+  _unbound_listening "$1" "$2" || ! kill -0 "$UNBOUND_PID" 2>/dev/null
 }
 
 unbound_stop() {
