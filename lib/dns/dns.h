@@ -9,7 +9,7 @@
 
 #include "lib/net/address.h"
 #include "lib/result.h"
-#include "lib/route/plan.h"
+#include "lib/rng.h"
 
 namespace qr {
 

@@ -6,12 +6,6 @@
 
 namespace qr {
 
-Rng make_rng() {
-  std::random_device rd;
-  std::seed_seq seq{rd(), rd(), rd(), rd()};
-  return Rng(seq);
-}
-
 template <class T>
 std::vector<T> order_groups(const Groups<T>& groups, Rng& rng) {
   std::vector<T> out;

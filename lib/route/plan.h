@@ -4,17 +4,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "lib/control/routes.h"
+#include "lib/rng.h"
 
 namespace qr {
-
-// Every random choice goes through this, so tests can fix the seed.
-using Rng = std::mt19937_64;
-Rng make_rng();  // seeded from the OS
 
 struct Plan {
   std::vector<Endpoint> remotes;  // ordered; `mx` items kept as placeholders

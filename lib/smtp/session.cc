@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "lib/report.h"
 #include "lib/smtp/address.h"

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/control/routes.h"
 #include "lib/net/connection.h"
 #include "lib/redact.h"
+#include "lib/tls/policy.h"
 
 namespace qr {
 
