@@ -44,6 +44,10 @@ Plan make_plan(const Route& route, const Groups<IpAddr>& default_ips, Rng& rng) 
   return plan;
 }
 
+std::string remote_name(const Target& t) {
+  return t.host + "[" + t.addr.str() + "]:" + std::to_string(t.port);
+}
+
 std::vector<Attempt> pair_attempts(const std::vector<Target>& targets,
                                    const std::vector<IpAddr>& locals) {
   std::vector<Attempt> attempts;

@@ -36,6 +36,10 @@ struct Target {
   bool from_mx = false;  // came from the destination's MX (self-MX rule applies)
 };
 
+// How reports and explain name a target (SPEC §10):
+// "mx1.example.com[192.0.2.1]:25", or "[192.0.2.1]:25" without a host name.
+std::string remote_name(const Target& t);
+
 struct Attempt {
   Target target;
   std::optional<IpAddr> local;  // nullopt: the kernel chooses

@@ -55,7 +55,7 @@ class Session {
     o.reason = std::move(reason);
     return o;
   }
-  SessionOutcome final(char letter, std::string text) {
+  SessionOutcome final(Letter letter, std::string text) {
     SessionOutcome o;
     o.kind = SessionOutcome::Kind::Final;
     o.letter = letter;
@@ -85,7 +85,7 @@ class Session {
     auto st = prepare_tls(s_);
     if (st) return std::nullopt;
     quit();
-    return final('Z', texts::tls_config(st.error()));
+    return final(Letter::Z, texts::tls_config(st.error()));
   }
   std::optional<SessionOutcome> greet();
   std::optional<SessionOutcome> hello();
@@ -203,7 +203,7 @@ SessionOutcome Session::run() {
   size_t size = wire_size_estimate(msg_);
   if (caps_.size && caps_.size_limit > 0 && size > caps_.size_limit) {
     quit();
-    return final('D', texts::too_big(s_.peer, size, caps_.size_limit));
+    return final(Letter::D, texts::too_big(s_.peer, size, caps_.size_limit));
   }
   return transaction();
 }
@@ -249,13 +249,14 @@ SessionOutcome Session::transaction() {
     if (lost(rr)) return next_pair(lost_reason("RCPT", rr));
     if (!mail_ok) continue;  // pipelined replies to a refused MAIL are read and dropped
     if (rr->positive()) {
-      rcpts.push_back({'r', ""});
+      rcpts.push_back({RcptLetter::Accepted, ""});
       ++accepted;
     } else {
       // RFC 1870 §6.1: 552 to RCPT is a temporary "too much mail" condition.
       bool perm = rr->permanent() && rr->code != 552;
       if (!perm) ++temporary;
-      rcpts.push_back({perm ? 'h' : 's', said(texts::recipient_rejected(s_.peer), *rr)});
+      rcpts.push_back({perm ? RcptLetter::Refused : RcptLetter::Deferred,
+                       said(texts::recipient_rejected(s_.peer), *rr)});
     }
   }
 
@@ -272,12 +273,12 @@ SessionOutcome Session::transaction() {
 
   if (!mail_ok) {
     quit();
-    char letter = m->permanent() ? 'D' : 'Z';
+    Letter letter = m->permanent() ? Letter::D : Letter::Z;
     return final(letter, said(texts::sender_rejected(s_.peer), *m));
   }
   if (accepted == 0) {
     quit();
-    auto o = final(temporary > 0 ? 'Z' : 'D', texts::giving_up(s_.peer));
+    auto o = final(temporary > 0 ? Letter::Z : Letter::D, texts::giving_up(s_.peer));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -287,7 +288,7 @@ SessionOutcome Session::transaction() {
   }
   if (d->code != 354) {
     quit();
-    auto o = final(d->permanent() ? 'D' : 'Z', said(texts::data_failed(s_.peer), *d));
+    auto o = final(d->permanent() ? Letter::D : Letter::Z, said(texts::data_failed(s_.peer), *d));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -319,14 +320,14 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
   // From here on the server may have the message: never go to another pair.
   auto r = read_reply(conn_);
   if (!r) {
-    return final('Z', texts::connection_died(s_.peer) + r.error() + "\n");
+    return final(Letter::Z, texts::connection_died(s_.peer) + r.error() + "\n");
   }
   quit();
   SessionOutcome o;
   if (r->positive()) {
-    o = final('K', said(texts::accepted(s_.peer), *r));
+    o = final(Letter::K, said(texts::accepted(s_.peer), *r));
   } else {
-    o = final(r->permanent() ? 'D' : 'Z', said(texts::message_failed(s_.peer), *r));
+    o = final(r->permanent() ? Letter::D : Letter::Z, said(texts::message_failed(s_.peer), *r));
   }
   o.recipients = rcpts;
   return o;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/net/connection.h"
+#include "lib/outcome.h"
 #include "lib/redact.h"
 #include "lib/tls/policy.h"
 
@@ -36,11 +37,6 @@ struct SessionSettings {
   Secrets* secrets = nullptr;
 };
 
-struct RecipientResult {
-  char letter = 's';  // r, h or s
-  std::string text;
-};
-
 struct SessionOutcome {
   enum class Kind { NextPair, Final };
   Kind kind = Kind::NextPair;
@@ -51,7 +47,7 @@ struct SessionOutcome {
   bool smtputf8_missing = false;  // the server cannot take a non-ASCII envelope
 
   // Final: the message report and, when recipients were decided, one per recipient.
-  char letter = 'Z';
+  Letter letter = Letter::Z;
   std::string text;
   std::vector<RecipientResult> recipients;
 
