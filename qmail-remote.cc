@@ -18,10 +18,10 @@
 namespace {
 
 void run(int argc, char** argv, qr::Report& report) {
-  if (argc < 4) return report.message('D', qr::texts::kUsage);
+  if (argc < 4) return report.message(qr::Letter::D, qr::texts::kUsage);
   auto message = qr::MessageSource::from_fd(0);
   if (!message)
-    return report.message('Z', std::string(qr::texts::kReadMessage) + message.error() + "\n");
+    return report.message(qr::Letter::Z, std::string(qr::texts::kReadMessage) + message.error() + "\n");
 
   qr::Job job;
   job.host = argv[1];
@@ -52,13 +52,14 @@ int main(int argc, char** argv) {
   try {
     run(argc, argv, report);
     if (!report.finished())
-      report.message('Z', std::string(qr::texts::kInternal) + "no outcome. (#4.3.0)\n");
+      report.message(qr::Letter::Z, std::string(qr::texts::kInternal) + "no outcome. (#4.3.0)\n");
   } catch (const std::bad_alloc&) {
-    report.message('Z', qr::texts::kOutOfMemory);
+    report.message(qr::Letter::Z, qr::texts::kOutOfMemory);
   } catch (const std::exception& e) {
-    report.message('Z', std::string(qr::texts::kInternal) + e.what() + ". (#4.3.0)\n");
+    report.message(qr::Letter::Z, std::string(qr::texts::kInternal) + e.what() + ". (#4.3.0)\n");
   } catch (...) {
-    report.message('Z', std::string(qr::texts::kInternal) + "unknown exception. (#4.3.0)\n");
+    report.message(qr::Letter::Z,
+                   std::string(qr::texts::kInternal) + "unknown exception. (#4.3.0)\n");
   }
   ::_exit(0);
 }

@@ -12,9 +12,14 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/outcome.h"
 #include "lib/redact.h"
 
 namespace qr {
+
+// How much of a server's reply a report carries (SPEC §1, §10). The report
+// owns the cap; smtp/'s reply parser keeps no more than this.
+inline constexpr size_t kMaxReplyText = 5000;
 
 // Printable ASCII and LF stay; every other byte becomes '?'; CRs are dropped.
 std::string sanitize(std::string_view text);
@@ -29,9 +34,10 @@ class Report {
   explicit Report(int fd = 1) : fd_(fd) {}
 
   // Buffered until the message report: nothing reaches qmail before the end.
-  void recipient(char letter, std::string_view text);
+  void recipient(RcptLetter letter, std::string_view text);
   // Writes the recipient reports and this one, then nothing more is written.
-  void message(char letter, std::string_view text);
+  void message(Letter letter, std::string_view text);
+  void message(const Verdict& v) { message(v.letter, v.text); }
 
   bool finished() const { return finished_; }
   // Every text above passes these on its way out (SPEC §1): the walk adds
@@ -86,7 +92,48 @@ std::string connection_died(std::string_view host);     // Z after the final dot
 std::string too_big(std::string_view host, size_t size, uint64_t limit);  // D (#5.3.4)
 std::string no_such_domain(std::string_view domain);                      // D (#5.1.2)
 std::string null_mx(std::string_view domain);                             // D (#5.1.10)
-std::string tls_config(std::string_view what);  // Z: a local TLS file is broken (SPEC §8)
+std::string tls_config(std::string_view what);     // Z: a local TLS file is broken (SPEC §8)
+std::string_view dns_text(DnsVerdict::Kind kind);  // the fixed part of dns_verdict's text
 }  // namespace texts
+
+// --- From the outcome model to the report (issue 13): the rules of SPEC
+// §4, §5, §7 and §10 about letters and lists live here, beside the texts.
+
+// How much of the attempt list a report carries, and of each line, so that
+// one server's long reply cannot push the others (or itself) out.
+inline constexpr size_t kMaxAttemptText = 3000;
+inline constexpr size_t kMaxAttemptLine = 400;
+
+// The attempt list, one line per failure in order, each folded to one line
+// and cut at kMaxAttemptLine with "...", the whole cut at kMaxAttemptText
+// with a last "...". For a D the lines leave out our local IPs (SPEC §10).
+std::string attempt_list(const std::vector<Failure>& failures, Letter letter);
+
+// What a K or Z after failed pairs adds, so that qmail-send's log shows the
+// failover: "Failed before this attempt:\n" and the list. Nothing for a D
+// (mailed to the sender) or when nothing failed.
+std::string failed_before(const std::vector<Failure>& failures, Letter letter);
+
+// The line naming the route, the local IP, the remote, TLS and AUTH (SPEC
+// §10); a D carries only remote= and tls=.
+struct RouteLine {
+  std::string route;   // the route's name, "smtproutes" or "mx"
+  std::string local;   // our IP, or "default"
+  std::string remote;  // "mx1.example.com[192.0.2.1]:25" or "[192.0.2.1]:25"
+  std::string tls;     // "TLSv1.3:...", "none", "failed-plaintext"
+  std::string auth;    // "PLAIN", ..., "none"
+};
+std::string route_line(Letter letter, const RouteLine& line);
+
+// The letter and text of a DNS verdict about `domain` (SPEC §5), with the
+// route's name after it unless it is a D.
+Verdict dns_verdict(const DnsVerdict& v, std::string_view domain, std::string_view route);
+
+// The report when no pair ended the run. D (#5.6.7) only when every attempt
+// reached a server and each refused for want of SMTPUTF8 (SPEC §7): a host
+// never reached (DNS, bind, connect) or any other refusal might take the
+// mail later, so Z (#4.4.1). Either way the attempt list follows, and the
+// route's name unless it is a D. When unsure: Z.
+Verdict give_up(const std::vector<Failure>& failures, std::string_view route);
 
 }  // namespace qr

@@ -96,15 +96,15 @@ Output explain_cmd(const std::vector<std::string>& args, const std::string& dir)
   if (words.size() < 3) return usage_error("explain", "needs HOST SENDER RECIP");
   auto control = load_control(dir);
   if (!control) return failure(control.error());
-  std::unique_ptr<Resolver> resolver;
+  std::optional<SystemDns> system;
   if (dns) {
     auto r = Resolver::create();
     if (!r) return failure("cannot set up DNS: " + r.error() + " (try --no-dns)");
-    resolver = std::move(*r);
+    system.emplace(std::move(*r));
   }
   Rng rng = make_rng();
   ExplainRequest req{words[0], words[1], words[2]};
-  return Output{0, explain(*control, dir, req, resolver.get(), rng), ""};
+  return Output{0, explain(*control, req, system ? &*system : nullptr, rng), ""};
 }
 
 // The seed's options and SPEC §11's long forms, and the route options of

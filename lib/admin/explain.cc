@@ -1,12 +1,10 @@
-// explain: select_route, make_plan, the DNS expansion and pair_attempts, as
+// explain: select_route, make_plan, expand_endpoint and pair_attempts, as
 // the walk of lib/deliver.cc uses them (SPEC §3.3, §4, §5), printed instead
 // of tried.
 #include "lib/admin/explain.h"
 
-#include <unistd.h>
-
-#include "lib/control/text.h"
-#include "lib/net/connect.h"
+#include "lib/report.h"
+#include "lib/route/expand.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
 
@@ -18,25 +16,46 @@ std::string show_local(const std::optional<IpAddr>& local) {
   return local ? local->str() : "default";
 }
 
+// Under --no-dns only IP literals expand; asking this for a resolver is a
+// bug in the caller, answered as a DNS failure.
+class NoDns final : public DnsSource {
+ public:
+  Resolver* resolver(std::string* error) override {
+    *error = "no DNS (--no-dns)";
+    return nullptr;
+  }
+  bool is_local(const IpAddr&) override { return false; }
+};
+
 class Explainer {
  public:
   Explainer(const Route& route, const TlsFiles& tls_files, const ExplainRequest& req,
-            Resolver* resolver, Rng& rng, const std::vector<IpAddr>& locals)
-      : route_(route),
-        tls_files_(tls_files),
-        req_(req),
-        resolver_(resolver),
-        rng_(rng),
-        locals_(locals) {}
+            DnsSource* dns, Rng& rng, const std::vector<IpAddr>& locals)
+      : route_(route), tls_files_(tls_files), req_(req), dns_(dns), rng_(rng), locals_(locals) {}
 
-  void add(const Endpoint& e) {
-    if (!resolver_ && (e.is_mx || !e.ip)) return unresolved(e);
-    for (const Target& t : expand(e)) {
-      auto pairs = pair_attempts({t}, locals_);
-      if (pairs.empty()) note(remote(t) + ": no local IP of its address family");
-      for (const Attempt& a : pairs)
-        line(remote(a.target), tls_for(route_, tls_files_, a.target), a.local);
+  // false: the walk would end at this item.
+  bool add(const Endpoint& e, size_t remotes) {
+    if (!dns_ && (e.is_mx || !e.ip)) {
+      unresolved(e);
+      return true;
     }
+    NoDns none;
+    Expansion x = expand_endpoint(e, req_.host, dns_ ? *dns_ : none, rng_);
+    for (const std::string& n : x.notes) note(n);
+    for (const Unreached& u : x.unreached) note(u.line.where + ": " + u.line.why);
+    if (ends_run(x, remotes)) {
+      Verdict v = dns_verdict(*x.verdict, req_.host, route_.name);
+      std::string first = v.text.substr(0, v.text.find('\n'));
+      note("the walk ends here: " + std::string(1, letter_char(v.letter)) + " " + first);
+      return false;
+    }
+    for (const Target& t : x.targets) {
+      auto pairs = pair_attempts({t}, locals_);
+      if (pairs.empty()) note(remote_name(t) + ": no local IP of its address family");
+      for (const Attempt& a : pairs)
+        line(remote_name(a.target), tls_for(route_, tls_files_, a.target), a.local);
+    }
+    return true;
   }
   std::string text() const { return out_; }
 
@@ -46,11 +65,6 @@ class Explainer {
             " tls=" + tls_policy_name(tls.policy) + "\n";
   }
   void note(const std::string& text) { out_ += "# " + text + "\n"; }
-
-  // SPEC §10's form: "mx1.example.com[192.0.2.1]:25", or "[192.0.2.1]:25".
-  static std::string remote(const Target& t) {
-    return t.host + "[" + t.addr.str() + "]:" + std::to_string(t.port);
-  }
 
   // --no-dns: the item as written, with every local IP (families unknown).
   void unresolved(const Endpoint& e) {
@@ -64,49 +78,10 @@ class Explainer {
     for (const IpAddr& l : locals_) line(text, tls, l);
   }
 
-  std::vector<Target> expand(const Endpoint& e) {
-    if (!e.is_mx) {
-      if (e.ip) return {Target{"", *e.ip, e.port, false}};
-      HostAnswer a = resolver_->lookup_host(e.host);
-      if (a.status != DnsStatus::Ok || a.addrs.empty()) {
-        note(e.host + ": " + (a.error.empty() ? "no address" : a.error));
-        return {};
-      }
-      std::vector<Target> out;
-      for (const IpAddr& ip : a.addrs) out.push_back(Target{e.host, ip, e.port, false});
-      return out;
-    }
-    if (auto lit = host_literal(req_.host)) return {Target{"", *lit, e.port, false}};
-    MxAnswer a = resolver_->lookup_mx(to_lower(req_.host), rng_);
-    switch (a.status) {
-      case DnsStatus::NxDomain:
-        note("MX for " + req_.host + ": no such domain");
-        return {};
-      case DnsStatus::NullMx:
-        note("MX for " + req_.host + ": null MX, the domain accepts no mail");
-        return {};
-      case DnsStatus::TempFail:
-        note("MX for " + req_.host + ": " + a.error);
-        return {};
-      case DnsStatus::Ok:
-        break;
-    }
-    if (a.implicit) note("no MX for " + req_.host + ": its own address (implicit MX)");
-    // SPEC §5: this host among the best MX would make the mail loop.
-    if (drop_self_mx(a.hosts, [](const IpAddr& ip) { return is_local_address(ip); }))
-      note("this host is an MX of " + req_.host + ": it and every worse MX are dropped");
-    std::vector<Target> out;
-    for (const MxHost& h : a.hosts) {
-      if (h.addrs.empty()) note(h.name + ": " + (h.error.empty() ? "no address" : h.error));
-      for (const IpAddr& ip : h.addrs) out.push_back(Target{h.name, ip, e.port, true});
-    }
-    return out;
-  }
-
   const Route& route_;
   const TlsFiles& tls_files_;
   const ExplainRequest& req_;
-  Resolver* resolver_;
+  DnsSource* dns_;
   Rng& rng_;
   const std::vector<IpAddr>& locals_;
   std::string out_;
@@ -114,8 +89,7 @@ class Explainer {
 
 }  // namespace
 
-std::string explain(const Control& control, const std::string& /*dir*/, const ExplainRequest& req,
-                    Resolver* resolver, Rng& rng) {
+std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng) {
   Selection sel = select_route(control, req.host, req.sender, req.recipient);
   const Route& r = sel.route;
   std::string out = "rule: " + sel.rule + "\n";
@@ -126,8 +100,9 @@ std::string explain(const Control& control, const std::string& /*dir*/, const Ex
     out += std::string("tls: ") + tls_policy_name(route_tls_policy(r, false)) + "\n";
   out += "auth: " + (r.user.empty() ? std::string("no") : "yes (user " + r.user + ")") + "\n";
   Plan plan = make_plan(r, control.default_ips, rng);
-  Explainer x(r, control.tls, req, resolver, rng, plan.locals);
-  for (const Endpoint& e : plan.remotes) x.add(e);
+  Explainer x(r, control.tls, req, dns, rng, plan.locals);
+  for (const Endpoint& e : plan.remotes)
+    if (!x.add(e, plan.remotes.size())) break;
   return out + x.text();
 }
 

@@ -20,10 +20,12 @@ struct ExplainRequest {
 //   tls: POLICY            (the route's; per-host files and port 465 show per pair)
 //   auth: no | yes (user LOGIN)
 //   remote=HOST[IP]:PORT local=IP|default tls=POLICY   one per pair, in order
-// and "# ..." notes for DNS answers that leave an item without addresses.
-// `resolver` null: no DNS (--no-dns): `mx` items are shown as "mx" and host
+// and "# ..." notes for DNS answers that leave an item without addresses;
+// "# the walk ends here: LETTER text" when a DNS answer settles the run, as
+// the walk (lib/deliver.cc) would, and no pair after it. Both expand items
+// with expand_endpoint (issue 13).
+// `dns` null: no DNS (--no-dns): `mx` items are shown as "mx" and host
 // names unresolved, paired with every local IP.
-std::string explain(const Control& control, const std::string& dir, const ExplainRequest& req,
-                    Resolver* resolver, Rng& rng);
+std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng);
 
 }  // namespace qr

@@ -244,18 +244,4 @@ Result<std::vector<Route>> parse_routes(const std::vector<ControlLine>& lines) {
   return routes;
 }
 
-const char* tls_policy_name(TlsPolicy p) {
-  switch (p) {
-    case TlsPolicy::None:
-      return "none";
-    case TlsPolicy::May:
-      return "may";
-    case TlsPolicy::Encrypt:
-      return "encrypt";
-    case TlsPolicy::Verify:
-      return "verify";
-  }
-  return "may";
-}
-
 }  // namespace qr

@@ -10,6 +10,7 @@
 #include "lib/control/control_file.h"
 #include "lib/net/address.h"
 #include "lib/result.h"
+#include "lib/tls/policy.h"
 
 namespace qr {
 
@@ -26,8 +27,6 @@ struct Endpoint {
   uint16_t port = 25;
   bool operator==(const Endpoint&) const = default;
 };
-
-enum class TlsPolicy { None, May, Encrypt, Verify };
 
 struct RouteOptions {
   TlsPolicy tls = TlsPolicy::May;
@@ -55,7 +54,5 @@ Result<Groups<IpAddr>> parse_local_ips(std::string_view text);
 
 // A REMOTE_ADDRS list; the error text says what is wrong, without file and line.
 Result<Groups<Endpoint>> parse_remote_addrs(std::string_view text);
-
-const char* tls_policy_name(TlsPolicy p);  // "none", "may", "encrypt", "verify"
 
 }  // namespace qr

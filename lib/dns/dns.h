@@ -9,7 +9,7 @@
 
 #include "lib/net/address.h"
 #include "lib/result.h"
-#include "lib/route/plan.h"
+#include "lib/rng.h"
 
 namespace qr {
 
@@ -55,6 +55,33 @@ class Resolver {
   virtual MxAnswer lookup_mx(std::string_view domain, Rng& rng) = 0;
   virtual HostAnswer lookup_host(std::string_view name) = 0;
   virtual Result<std::string> lookup_ptr(const IpAddr& addr) = 0;
+};
+
+// Where the walk and `qmail-routes explain` get the DNS from, so that both
+// expand a route the same way and tests can inject answers (issue 13).
+class DnsSource {
+ public:
+  virtual ~DnsSource() = default;
+  // The resolver, made on first use; null when none can be made, and then
+  // *error says why (every later call says the same).
+  virtual Resolver* resolver(std::string* error) = 0;
+  // True when `addr` is configured on one of this host's interfaces
+  // (vanilla's ipme): the self-MX rule of SPEC §5.
+  virtual bool is_local(const IpAddr& addr) = 0;
+};
+
+// The real one: Resolver::create() on first use (so a run that needs no DNS
+// costs none), getifaddrs for is_local. Or around a resolver made already.
+class SystemDns final : public DnsSource {
+ public:
+  SystemDns() = default;
+  explicit SystemDns(std::unique_ptr<Resolver> r) : resolver_(std::move(r)) {}
+  Resolver* resolver(std::string* error) override;
+  bool is_local(const IpAddr& addr) override;
+
+ private:
+  std::unique_ptr<Resolver> resolver_;
+  std::string error_;
 };
 
 // Parses DNSCACHEIP's value (SPEC §2): addresses separated by spaces or

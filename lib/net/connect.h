@@ -27,6 +27,24 @@ std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
                               const std::optional<IpAddr>& local, unsigned timeout_s,
                               ConnectFailure* failure);
 
+// How the walk opens connections: connect_tcp, or a test's socket pairs
+// (issue 13: the walk is tested without root or servers).
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual std::optional<Fd> connect(const IpAddr& remote, uint16_t port,
+                                    const std::optional<IpAddr>& local, unsigned timeout_s,
+                                    ConnectFailure* failure) = 0;
+};
+
+class TcpConnector final : public Connector {
+ public:
+  std::optional<Fd> connect(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
+                            unsigned timeout_s, ConnectFailure* failure) override {
+    return connect_tcp(remote, port, local, timeout_s, failure);
+  }
+};
+
 // True when `addr` is configured on one of this host's interfaces
 // (getifaddrs), as vanilla qmail's ipme; used by the self-MX rule (SPEC §5).
 bool is_local_address(const IpAddr& addr);

@@ -11,10 +11,15 @@
 namespace qr {
 
 Status wait_fd(int fd, short events, unsigned timeout_s) {
-  using Clock = std::chrono::steady_clock;
   // One deadline for the whole wait, so a stream of signals cannot stretch
   // the timeout of SPEC §7.
-  const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  return wait_fd_until(
+      fd, events, std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s), timeout_s);
+}
+
+Status wait_fd_until(int fd, short events, std::chrono::steady_clock::time_point deadline,
+                     unsigned timeout_s) {
+  using Clock = std::chrono::steady_clock;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);
@@ -22,7 +27,8 @@ Status wait_fd(int fd, short events, unsigned timeout_s) {
     int ms = static_cast<int>(std::min<long long>(left.count(), 86400000LL));
     pollfd p{fd, events, 0};
     int r = ::poll(&p, 1, ms);
-    if (r > 0) return success();  // ready, or POLLERR/POLLHUP: the I/O call says which
+    // Ready, or POLLERR/POLLHUP: the I/O call (recv, send, SSL_*) says which.
+    if (r > 0) return success();
     if (r < 0 && errno != EINTR) return Error{std::strerror(errno)};
     if (r == 0 && Clock::now() >= deadline) {
       return Error{"timed out after " + std::to_string(timeout_s) + " s"};

@@ -1,6 +1,7 @@
 // Stream: the byte pipe under an SMTP session; plain TCP or TLS (lib/tls).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -26,6 +27,10 @@ class Stream {
 // seconds in all, restarting after EINTR. Error texts: "timed out after 60 s",
 // or strerror. Shared by connect_tcp, PlainStream and the TLS stream.
 Status wait_fd(int fd, short events, unsigned timeout_s);
+// The same until `deadline` (one deadline for a whole TLS handshake);
+// timeout_s only names the limit in the error text.
+Status wait_fd_until(int fd, short events, std::chrono::steady_clock::time_point deadline,
+                     unsigned timeout_s);
 
 // A non-blocking socket, waited on with poll. Does not own the fd.
 class PlainStream : public Stream {

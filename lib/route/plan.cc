@@ -6,12 +6,6 @@
 
 namespace qr {
 
-Rng make_rng() {
-  std::random_device rd;
-  std::seed_seq seq{rd(), rd(), rd(), rd()};
-  return Rng(seq);
-}
-
 template <class T>
 std::vector<T> order_groups(const Groups<T>& groups, Rng& rng) {
   std::vector<T> out;
@@ -48,6 +42,10 @@ Plan make_plan(const Route& route, const Groups<IpAddr>& default_ips, Rng& rng) 
   }
   plan.locals = order_groups(route.local.empty() ? default_ips : route.local, rng);
   return plan;
+}
+
+std::string remote_name(const Target& t) {
+  return t.host + "[" + t.addr.str() + "]:" + std::to_string(t.port);
 }
 
 std::vector<Attempt> pair_attempts(const std::vector<Target>& targets,

@@ -4,17 +4,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "lib/control/routes.h"
+#include "lib/rng.h"
 
 namespace qr {
-
-// Every random choice goes through this, so tests can fix the seed.
-using Rng = std::mt19937_64;
-Rng make_rng();  // seeded from the OS
 
 struct Plan {
   std::vector<Endpoint> remotes;  // ordered; `mx` items kept as placeholders
@@ -39,6 +35,10 @@ struct Target {
   uint16_t port = 25;
   bool from_mx = false;  // came from the destination's MX (self-MX rule applies)
 };
+
+// How reports and explain name a target (SPEC §10):
+// "mx1.example.com[192.0.2.1]:25", or "[192.0.2.1]:25" without a host name.
+std::string remote_name(const Target& t);
 
 struct Attempt {
   Target target;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "lib/net/connection.h"
+#include "lib/report.h"
 #include "lib/result.h"
 
 namespace qr {
@@ -26,8 +27,8 @@ struct Reply {
 // Incremental parser: feed it lines (without CRLF) until it says done.
 class ReplyParser {
  public:
-  static constexpr size_t kMaxText = 5000;
-  static constexpr int kMaxLines = 1000;  // an endless multi-line reply is an error
+  static constexpr size_t kMaxText = kMaxReplyText;  // the report's cap
+  static constexpr int kMaxLines = 1000;             // an endless multi-line reply is an error
 
   enum class State { More, Done, Bad };
   // Bad: not "DDD " / "DDD-", a code outside 200..599, a continuation line

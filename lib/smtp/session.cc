@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "lib/report.h"
 #include "lib/smtp/address.h"
@@ -50,7 +51,7 @@ class Session {
     o.reason = std::move(reason);
     return o;
   }
-  SessionOutcome final(char letter, std::string text) {
+  SessionOutcome final(Letter letter, std::string text) {
     SessionOutcome o;
     o.kind = SessionOutcome::Kind::Final;
     o.letter = letter;
@@ -64,7 +65,7 @@ class Session {
   // server then discards the transaction, RFC 5321 §4.1.1.4) and no QUIT,
   // which would be body text. Every pair would fail alike.
   SessionOutcome unreadable(const std::string& why) {
-    return final('Z', std::string(texts::kReadMessage) + why + "\n");
+    return final(Letter::Z, std::string(texts::kReadMessage) + why + "\n");
   }
   // "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: ..."
   std::string said(std::string_view first, const Reply& r) {
@@ -87,7 +88,7 @@ class Session {
     auto st = prepare_tls(s_);
     if (st) return std::nullopt;
     quit();
-    return final('Z', texts::tls_config(st.error()));
+    return final(Letter::Z, texts::tls_config(st.error()));
   }
   std::optional<SessionOutcome> greet();
   std::optional<SessionOutcome> hello();
@@ -205,7 +206,7 @@ SessionOutcome Session::run() {
   uint64_t size = msg_.facts().wire_size;
   if (caps_.size && caps_.size_limit > 0 && size > caps_.size_limit) {
     quit();
-    return final('D', texts::too_big(s_.peer, size, caps_.size_limit));
+    return final(Letter::D, texts::too_big(s_.peer, size, caps_.size_limit));
   }
   return transaction();
 }
@@ -251,13 +252,14 @@ SessionOutcome Session::transaction() {
     if (lost(rr)) return next_pair(lost_reason("RCPT", rr));
     if (!mail_ok) continue;  // pipelined replies to a refused MAIL are read and dropped
     if (rr->positive()) {
-      rcpts.push_back({'r', ""});
+      rcpts.push_back({RcptLetter::Accepted, ""});
       ++accepted;
     } else {
       // RFC 1870 §6.1: 552 to RCPT is a temporary "too much mail" condition.
       bool perm = rr->permanent() && rr->code != 552;
       if (!perm) ++temporary;
-      rcpts.push_back({perm ? 'h' : 's', said(texts::recipient_rejected(s_.peer), *rr)});
+      rcpts.push_back({perm ? RcptLetter::Refused : RcptLetter::Deferred,
+                       said(texts::recipient_rejected(s_.peer), *rr)});
     }
   }
 
@@ -274,12 +276,12 @@ SessionOutcome Session::transaction() {
 
   if (!mail_ok) {
     quit();
-    char letter = m->permanent() ? 'D' : 'Z';
+    Letter letter = m->permanent() ? Letter::D : Letter::Z;
     return final(letter, said(texts::sender_rejected(s_.peer), *m));
   }
   if (accepted == 0) {
     quit();
-    auto o = final(temporary > 0 ? 'Z' : 'D', texts::giving_up(s_.peer));
+    auto o = final(temporary > 0 ? Letter::Z : Letter::D, texts::giving_up(s_.peer));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -289,7 +291,7 @@ SessionOutcome Session::transaction() {
   }
   if (d->code != 354) {
     quit();
-    auto o = final(d->permanent() ? 'D' : 'Z', said(texts::data_failed(s_.peer), *d));
+    auto o = final(d->permanent() ? Letter::D : Letter::Z, said(texts::data_failed(s_.peer), *d));
     o.recipients = std::move(rcpts);
     return o;
   }
@@ -326,14 +328,14 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
   // From here on the server may have the message: never go to another pair.
   auto r = read_reply(conn_);
   if (!r) {
-    return final('Z', texts::connection_died(s_.peer) + r.error() + "\n");
+    return final(Letter::Z, texts::connection_died(s_.peer) + r.error() + "\n");
   }
   quit();
   SessionOutcome o;
   if (r->positive()) {
-    o = final('K', said(texts::accepted(s_.peer), *r));
+    o = final(Letter::K, said(texts::accepted(s_.peer), *r));
   } else {
-    o = final(r->permanent() ? 'D' : 'Z', said(texts::message_failed(s_.peer), *r));
+    o = final(r->permanent() ? Letter::D : Letter::Z, said(texts::message_failed(s_.peer), *r));
   }
   o.recipients = rcpts;
   return o;

@@ -8,10 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/control/routes.h"
 #include "lib/net/connection.h"
+#include "lib/outcome.h"
 #include "lib/redact.h"
 #include "lib/smtp/message.h"
+#include "lib/tls/policy.h"
 
 namespace qr {
 
@@ -37,11 +38,6 @@ struct SessionSettings {
   Secrets* secrets = nullptr;
 };
 
-struct RecipientResult {
-  char letter = 's';  // r, h or s
-  std::string text;
-};
-
 struct SessionOutcome {
   enum class Kind { NextPair, Final };
   Kind kind = Kind::NextPair;
@@ -52,7 +48,7 @@ struct SessionOutcome {
   bool smtputf8_missing = false;  // the server cannot take a non-ASCII envelope
 
   // Final: the message report and, when recipients were decided, one per recipient.
-  char letter = 'Z';
+  Letter letter = Letter::Z;
   std::string text;
   std::vector<RecipientResult> recipients;
 

@@ -1,6 +1,5 @@
 #include "lib/tls/tls.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -13,6 +12,8 @@
 #include <mutex>
 #include <tuple>
 #include <vector>
+
+#include "lib/net/address.h"
 
 namespace qr {
 
@@ -39,22 +40,6 @@ std::string openssl_reason(const char* fallback) {
   }
   ERR_clear_error();
   return text;
-}
-
-// Waits for `events` on fd until `deadline`. POLLERR/POLLHUP count as ready:
-// the next SSL call reports what happened.
-Status wait_fd(int fd, short events, Clock::time_point deadline, unsigned timeout_s,
-               const char* what) {
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      return Error{std::string(what) + "timed out after " + std::to_string(timeout_s) + " s"};
-    }
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, int(std::min<long long>(left.count(), 1 << 30)));
-    if (r > 0) return success();
-    if (r < 0 && errno != EINTR) return Error{std::string("poll: ") + strerror(errno)};
-  }
 }
 
 // The poll events an SSL call waits for before it is retried, or 0 when the
@@ -160,11 +145,6 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
   return cache->back().ctx.get();
 }
 
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 // Why SSL_connect failed, in words for the report.
 std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::string& host) {
   int err = SSL_get_error(ssl, ret);
@@ -218,7 +198,7 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
 
   std::string host = options.host;
   if (!host.empty() && host.back() == '.') host.pop_back();
-  const bool literal = is_ip_literal(host);
+  const bool literal = IpAddr::parse(host).has_value();
   if (!host.empty() && !literal && SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1) {
     return Error{"cannot set TLS server name " + host + ": " + openssl_reason("invalid")};
   }
@@ -245,8 +225,8 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     if (r == 1) break;
     short events = wanted_events(SSL_get_error(ssl.get(), r));
     if (events == 0) return Error{handshake_error(ssl.get(), r, options, host)};
-    auto waited = wait_fd(fd, events, deadline, timeout_s, "TLS handshake ");
-    if (!waited) return Error{waited.error()};
+    auto waited = wait_fd_until(fd, events, deadline, timeout_s);
+    if (!waited) return Error{"TLS handshake " + waited.error()};
   }
   return std::make_unique<TlsStream>(std::move(ssl), fd);
 }
@@ -274,7 +254,7 @@ Result<size_t> TlsStream::read_some(char* buf, size_t n, unsigned timeout_s) {
       if (err == SSL_ERROR_SYSCALL && saved != 0) return Error{strerror(saved)};
       return Error{"TLS read: " + openssl_reason("connection closed")};
     }
-    auto waited = wait_fd(fd_, events, deadline, timeout_s, "");
+    auto waited = wait_fd_until(fd_, events, deadline, timeout_s);
     if (!waited) return Error{waited.error()};
   }
 }
@@ -300,7 +280,7 @@ Status TlsStream::write_all(const char* buf, size_t n, unsigned timeout_s) {
       return Error{"TLS write: " + openssl_reason("connection closed")};
     }
     auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    auto waited = wait_fd(fd_, events, deadline, timeout_s, "");
+    auto waited = wait_fd_until(fd_, events, deadline, timeout_s);
     if (!waited) return Error{waited.error()};
   }
   return success();

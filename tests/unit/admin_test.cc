@@ -21,8 +21,11 @@
 
 #include "lib/admin/commands.h"
 #include "lib/admin/edit.h"
+#include "lib/admin/explain.h"
 #include "lib/admin/permissions.h"
 #include "lib/admin/text_file.h"
+#include "lib/control/routemap.h"
+#include "tests/unit/fake_dns.h"
 
 namespace fs = std::filesystem;
 using qr::Output;
@@ -474,6 +477,41 @@ TEST_CASE("explain --no-dns: rule, route, TLS, AUTH and the pairs in order", "[a
   CHECK(o.out == "rule: mx\nroute: mx\ntls: may\nauth: no\nremote=mx local=9.9.9.9 tls=may\n");
 
   CHECK(d.run({"explain", "--no-dns", "example.com"}).code == 2);
+}
+
+// Issue 13: explain expands items with the walk's own function, so it stops
+// where the walk stops. A null MX ends the walk with D (#5.1.10) whatever
+// else the route lists: no pair after it may be shown.
+TEST_CASE("explain with DNS: nothing after a null MX, the relay after NXDOMAIN", "[admin][dns]") {
+  qr::Control c;
+  c.helohost = "client.test";
+  auto routes = qr::parse_routes({qr::ControlLine{1, "r;;mx&relay.example;;;"}});
+  REQUIRE(routes.ok());
+  c.routes = *routes;
+  auto map = qr::parse_routemap({qr::ControlLine{1, "*;*;r"}}, c.routes);
+  REQUIRE(map.ok());
+  c.routemap = *map;
+  qr::test::FakeDns dns;
+  qr::MxAnswer null;
+  null.status = qr::DnsStatus::NullMx;
+  dns.answers.mx["null.example"] = null;
+  qr::HostAnswer relay;
+  relay.addrs = {*qr::IpAddr::parse("192.0.2.5")};
+  dns.answers.hosts["relay.example"] = relay;
+  qr::Rng rng(1);
+
+  std::string out = qr::explain(c, {"null.example", "s@example.org", "r@null.example"}, &dns, rng);
+  CHECK(out ==
+        "rule: routemap:1\nroute: r\ntls: may\nauth: no\n"
+        "# MX for null.example: null MX\n"
+        "# the walk ends here: D null.example does not accept mail (null MX). (#5.1.10)\n");
+
+  // NXDOMAIN is noted, and the walk goes on to the relay (doc/DECISIONS.md).
+  out = qr::explain(c, {"gone.example", "s@example.org", "r@gone.example"}, &dns, rng);
+  CHECK(out ==
+        "rule: routemap:1\nroute: r\ntls: may\nauth: no\n"
+        "# MX for gone.example: no such domain\n"
+        "remote=relay.example[192.0.2.5]:25 local=default tls=may\n");
 }
 
 // --- add without -d (issue 14) ------------------------------------------

@@ -122,8 +122,9 @@ TEST_CASE("report: every text passes the filter (SPEC §1)", "[redact][report]")
   std::string out = test::written([](Report& r) {
     r.secrets().add(kPass);
     r.secrets().add(kToken);
-    r.recipient('h', "192.0.2.1 does not like recipient.\nRemote host said: 550 " + kPass + "\n");
-    r.message('D',
+    r.recipient(RcptLetter::Refused,
+                "192.0.2.1 does not like recipient.\nRemote host said: 550 " + kPass + "\n");
+    r.message(Letter::D,
               "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: 553 "
               "S\r3\rc\rr\r3\rt\rP\ra\r5\r5\n");
   });

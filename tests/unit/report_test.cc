@@ -19,15 +19,15 @@ using test::written;
 TEST_CASE("report: recipient reports wait for the message report", "[report]") {
   using namespace std::string_literals;
   CHECK(written([](Report& r) {
-          r.recipient('r', "");
-          r.recipient('h', "192.0.2.1 does not like recipient.\n");
+          r.recipient(RcptLetter::Accepted, "");
+          r.recipient(RcptLetter::Refused, "192.0.2.1 does not like recipient.\n");
         }) == "");  // nothing reaches qmail before the outcome is final
   CHECK(written([](Report& r) {
-          r.recipient('r', "");
-          r.recipient('s', "x\n");
-          r.message('K', "ok\n");
-          r.message('Z', "second outcome\n");  // never written: the first is final
-          r.recipient('r', "late");
+          r.recipient(RcptLetter::Accepted, "");
+          r.recipient(RcptLetter::Deferred, "x\n");
+          r.message(Letter::K, "ok\n");
+          r.message(Letter::Z, "second outcome\n");  // never written: the first is final
+          r.recipient(RcptLetter::Accepted, "late");
         }) == "r\0sx\n\0Kok\n\0"s);
 }
 
