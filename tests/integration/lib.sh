@@ -424,6 +424,7 @@ server_fence() {
     [[ $inode == "$ino" ]] && lport=$((16#${addr#*:})) && break
   done </proc/net/tcp
   if [[ -n $lport ]]; then
+    # shellcheck disable=SC2034 # for the caller
     FENCE=127.0.0.1:$lport
     wait_for_line "$secs" "$log" " CONNECT 127\.0\.0\.1:$lport\$"
     rc=$?
