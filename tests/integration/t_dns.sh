@@ -231,7 +231,7 @@ print("ready", flush=True)
 time.sleep(120)
 ' "$IP" "$SILENT_PORT" >"$WORK/silent.out" 2>&1 &
 SILENT_PID=$!
-for _ in $(seq 50); do grep -q ready "$WORK/silent.out" 2>/dev/null && break; sleep 0.1; done
+wait_until 5 grep -q ready "$WORK/silent.out"
 
 # One 10 s deadline per query, shared: with two servers, the silent first
 # one gets a quarter of it (2.5 s), not 10 s of its own as before.

@@ -105,7 +105,7 @@ tcpto_before=$(python3 "$IT_DIR/tcpto_check.py" "$lock")
 check_eq "tcpto: 64 records in use before the run" 64 "$(grep -c '^tcpto ' <<<"$tcpto_before")"
 check_eq "tcpto-pairs: 2 records before the run" 2 "$(grep -c '^pairs ' <<<"$tcpto_before")"
 check_contains "tcpto: $SKIP count 2 before the run" "tcpto $SKIP 2 " "$tcpto_before"
-for _ in $(seq 100); do [[ -s $T_TMP/bh.ready ]] && break; sleep 0.1; done
+wait_until 10 test -s "$T_TMP/bh.ready"
 if [[ -s $T_TMP/bh.ready ]]; then ok "setup: blackholes"; else
   fail "setup: blackholes" "the listeners did not fill up"
 fi

@@ -146,7 +146,7 @@ check_contains "qmail-tcpok leaves tcpto-pairs alone" "2001:db8::25" "$list"
 # --- the classic qmail-remote and ours share the file -------------------
 
 blackhole "$T_TMP/bh.ready" "$DEAD1" "$DEAD2"
-for _ in $(seq 100); do [[ -s $T_TMP/bh.ready ]] && break; sleep 0.1; done
+wait_until 10 test -s "$T_TMP/bh.ready"
 if [[ ! -s $T_TMP/bh.ready ]]; then
   fail "blackhole" "the listeners did not fill up"
 else
