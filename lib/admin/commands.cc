@@ -104,7 +104,8 @@ Output explain_cmd(const std::vector<std::string>& args, const std::string& dir)
   }
   Rng rng = make_rng();
   ExplainRequest req{words[0], words[1], words[2]};
-  return Output{0, explain(*control, req, system ? &*system : nullptr, rng), ""};
+  DeadHosts dead(tcpto::lock_dir_for(dir));  // SPEC §12: shows what the walk would skip
+  return Output{0, explain(*control, req, system ? &*system : nullptr, rng, &dead), ""};
 }
 
 // The seed's options and SPEC §11's long forms, and the route options of

@@ -3,6 +3,7 @@
 // of tried.
 #include "lib/admin/explain.h"
 
+#include "lib/net/tcpto.h"
 #include "lib/report.h"
 #include "lib/route/expand.h"
 #include "lib/route/select.h"
@@ -30,8 +31,14 @@ class NoDns final : public DnsSource {
 class Explainer {
  public:
   Explainer(const Route& route, const TlsFiles& tls_files, const ExplainRequest& req,
-            DnsSource* dns, Rng& rng, const std::vector<IpAddr>& locals)
-      : route_(route), tls_files_(tls_files), req_(req), dns_(dns), rng_(rng), locals_(locals) {}
+            DnsSource* dns, Rng& rng, const std::vector<IpAddr>& locals, DeadHosts* dead)
+      : route_(route),
+        tls_files_(tls_files),
+        req_(req),
+        dns_(dns),
+        rng_(rng),
+        locals_(locals),
+        dead_(dead) {}
 
   // false: the walk would end at this item.
   bool add(const Endpoint& e, size_t remotes) {
@@ -52,17 +59,39 @@ class Explainer {
     for (const Target& t : x.targets) {
       auto pairs = pair_attempts({t}, locals_);
       if (pairs.empty()) note(remote_name(t) + ": no local IP of its address family");
-      for (const Attempt& a : pairs)
-        line(remote_name(a.target), tls_for(route_, tls_files_, a.target), a.local);
+      // As the walk does (SPEC §12): a pair vanilla would skip is named and
+      // not tried; one with a single recent timeout comes after the rest.
+      for (const Attempt& a : pairs) {
+        tcpto::Verdict v = dead_ ? dead_->check(a.target.addr, a.local) : tcpto::Verdict{};
+        std::string pair = pair_line(a);
+        if (v.kind == tcpto::Kind::skipped)
+          note(pair + ": " + tcpto::skipped_text(v));
+        else if (v.kind == tcpto::Kind::demoted)
+          demoted_.push_back(pair + " (demoted: a connect timed out " + std::to_string(v.age) +
+                             " s ago)");
+        else
+          out_ += pair + "\n";
+      }
     }
     return true;
   }
-  std::string text() const { return out_; }
+  std::string text() const {
+    std::string out = out_;
+    for (const std::string& d : demoted_) out += d + "\n";
+    return out;
+  }
 
  private:
+  static std::string pair_text(const std::string& remote, const TlsChoice& tls,
+                               const std::optional<IpAddr>& local) {
+    return "remote=" + remote + " local=" + show_local(local) +
+           " tls=" + tls_policy_name(tls.policy);
+  }
+  std::string pair_line(const Attempt& a) const {
+    return pair_text(remote_name(a.target), tls_for(route_, tls_files_, a.target), a.local);
+  }
   void line(const std::string& remote, const TlsChoice& tls, const std::optional<IpAddr>& local) {
-    out_ += "remote=" + remote + " local=" + show_local(local) +
-            " tls=" + tls_policy_name(tls.policy) + "\n";
+    out_ += pair_text(remote, tls, local) + "\n";
   }
   void note(const std::string& text) { out_ += "# " + text + "\n"; }
 
@@ -84,12 +113,15 @@ class Explainer {
   DnsSource* dns_;
   Rng& rng_;
   const std::vector<IpAddr>& locals_;
+  DeadHosts* dead_;
   std::string out_;
+  std::vector<std::string> demoted_;  // pairs the walk tries last (SPEC §12)
 };
 
 }  // namespace
 
-std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng) {
+std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng,
+                    DeadHosts* dead) {
   Selection sel = select_route(control, req.host, req.sender, req.recipient);
   const Route& r = sel.route;
   std::string out = "rule: " + sel.rule + "\n";
@@ -100,7 +132,7 @@ std::string explain(const Control& control, const ExplainRequest& req, DnsSource
     out += std::string("tls: ") + tls_policy_name(route_tls_policy(r, false)) + "\n";
   out += "auth: " + (r.user.empty() ? std::string("no") : "yes (user " + r.user + ")") + "\n";
   Plan plan = make_plan(r, control.default_ips, rng);
-  Explainer x(r, control.tls, req, dns, rng, plan.locals);
+  Explainer x(r, control.tls, req, dns, rng, plan.locals, dead);
   for (const Endpoint& e : plan.remotes)
     if (!x.add(e, plan.remotes.size())) break;
   return out + x.text();

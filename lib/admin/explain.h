@@ -6,6 +6,7 @@
 
 #include "lib/control/control.h"
 #include "lib/dns/dns.h"
+#include "lib/net/tcpto.h"
 #include "lib/route/plan.h"
 
 namespace qr {
@@ -26,6 +27,9 @@ struct ExplainRequest {
 // with expand_endpoint (issue 13).
 // `dns` null: no DNS (--no-dns): `mx` items are shown as "mx" and host
 // names unresolved, paired with every local IP.
-std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng);
+// `dead` (may be null): what SPEC §12 remembers of dead hosts; pairs the
+// walk would skip are shown as notes, demoted ones last.
+std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng,
+                    DeadHosts* dead = nullptr);
 
 }  // namespace qr

@@ -514,6 +514,52 @@ TEST_CASE("explain with DNS: nothing after a null MX, the relay after NXDOMAIN",
         "remote=relay.example[192.0.2.5]:25 local=default tls=may\n");
 }
 
+// SPEC §12: explain marks what the walk would skip, and lists demoted pairs
+// last, as the walk tries them.
+TEST_CASE("explain: pairs tcpto would skip or demote", "[admin][tcpto]") {
+  ControlDir d;
+  fs::create_directories(d.path() + "/lock");
+  // qmail's tcpto: 64 records of 16 bytes; 192.0.2.1 failed twice 100 s
+  // ago (skipped), 192.0.2.2 once (demoted); time least significant first.
+  std::string file(1024, '\0');
+  const uint32_t now = 1700000000, when = now - 100;
+  auto put = [&](size_t rec, unsigned char last, unsigned char count) {
+    unsigned char ip[4] = {192, 0, 2, last};
+    for (int i = 0; i < 4; ++i) file[rec * 16 + size_t(i)] = char(ip[i]);
+    file[rec * 16 + 4] = char(count);
+    for (int i = 0; i < 4; ++i) file[rec * 16 + 8 + size_t(i)] = char((when >> (8 * i)) & 0xff);
+  };
+  put(0, 1, 2);
+  put(1, 2, 1);
+  std::ofstream(d.path() + "/lock/tcpto", std::ios::binary) << file;
+  qr::DeadHosts::Config cfg;
+  cfg.lock_dir = d.path() + "/lock";
+  cfg.now = [&] { return uint64_t(now); };
+  cfg.pid = 1;
+  qr::DeadHosts dead(cfg);
+
+  qr::Control c;
+  auto routes = qr::parse_routes({qr::ControlLine{1, "r;;192.0.2.2&192.0.2.1&192.0.2.3;;"}});
+  REQUIRE(routes.ok());
+  c.routes = *routes;
+  auto map = qr::parse_routemap({qr::ControlLine{1, "*;*;r"}}, c.routes);
+  REQUIRE(map.ok());
+  c.routemap = *map;
+  qr::Rng rng(1);
+  std::string out =
+      qr::explain(c, {"dest.example", "s@example.org", "r@dest.example"}, nullptr, rng, &dead);
+  CHECK(out ==
+        "rule: routemap:1\nroute: r\ntls: may\nauth: no\n"
+        "# remote=[192.0.2.1]:25 local=default tls=may: skipped: no connection within "
+        "timeoutconnect, 100 s ago\n"
+        "remote=[192.0.2.3]:25 local=default tls=may\n"
+        "remote=[192.0.2.2]:25 local=default tls=may (demoted: a connect timed out 100 s ago)\n");
+  // Without the files' answers, every pair in plan order.
+  out = qr::explain(c, {"dest.example", "s@example.org", "r@dest.example"}, nullptr, rng);
+  CHECK(out.find("remote=[192.0.2.2]:25 local=default tls=may\nremote=[192.0.2.1]") !=
+        std::string::npos);
+}
+
 // --- add without -d (issue 14) ------------------------------------------
 
 TEST_CASE("add: no -d, -u or -f is the default rule *;*, and it stays last", "[admin]") {
