@@ -47,31 +47,8 @@ REF=$(alloc_ip)   # nothing listens: refused
 BH_PID=
 trap '[[ -n $BH_PID ]] && kill "$BH_PID" 2>/dev/null; _lib_cleanup' EXIT
 # The blackholes: BH4:2525 and [::1]:2525, listeners whose accept queues
-# are full (t_tcpto.sh's); READY once both are.
-python3 - "$T_TMP/bh.ready" "$BH4" ::1 <<'EOF' &
-import os, socket, sys, time
-ready, ips = sys.argv[1], sys.argv[2:]
-keep = []
-for ip in ips:
-    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    l = socket.socket(fam)
-    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind((ip, 2525))
-    l.listen(0)
-    keep.append(l)
-    for _ in range(16):
-        c = socket.socket(fam)
-        c.settimeout(0.5)
-        try:
-            c.connect((ip, 2525))
-            keep.append(c)
-        except OSError:
-            c.close()
-            break
-with open(ready, "w") as f:
-    f.write(str(os.getpid()))
-time.sleep(120)
-EOF
+# are full (blackhole.py); READY once both are.
+python3 "$IT_DIR/blackhole.py" "$T_TMP/bh.ready" 2525 120 "$BH4" ::1 &
 BH_PID=$!
 
 root=$(qmail_root_new)

@@ -152,32 +152,12 @@ show_log() {
   tail -n 15 "$QLOG"
 }
 
-# blackhole READY IP: t_tcpto.sh's blackhole, a listener on IP:25 whose
+# blackhole READY IP: blackhole.py, a listener on IP:25 whose
 # accept queue is filled until a connect gets no answer (the kernel drops
 # every further SYN), so a connect to IP:25 times out. Runs 60 s at most;
 # writes READY once full. Sets BH_PID.
 blackhole() {
-  python3 - "$1" "$2" <<'PY' &
-import os, socket, sys, time
-ready, ip = sys.argv[1], sys.argv[2]
-keep = []
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((ip, 25))
-l.listen(0)
-for _ in range(16):
-    c = socket.socket()
-    c.settimeout(0.5)
-    try:
-        c.connect((ip, 25))
-        keep.append(c)
-    except OSError:
-        c.close()
-        break
-with open(ready, "w") as f:
-    f.write(str(os.getpid()))
-time.sleep(60)
-PY
+  python3 "$IT_DIR/blackhole.py" "$1" 25 60 "$2" &
   BH_PID=$!
 }
 

@@ -57,29 +57,7 @@ tcpto_owner=$(stat -c %U:%G "$LOCK/tcpto")
 blackhole() {
   local ready=$1
   shift
-  python3 - "$ready" "$@" <<'PY' &
-import os, socket, sys, time
-ready, ips = sys.argv[1], sys.argv[2:]
-keep = []
-for ip in ips:
-    l = socket.socket()
-    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind((ip, 25))
-    l.listen(0)
-    keep.append(l)
-    for _ in range(16):
-        c = socket.socket()
-        c.settimeout(0.5)
-        try:
-            c.connect((ip, 25))
-            keep.append(c)
-        except OSError:
-            c.close()
-            break
-with open(ready, "w") as f:
-    f.write(str(os.getpid()))
-time.sleep(60)
-PY
+  python3 "$IT_DIR/blackhole.py" "$ready" 25 60 "$@" &
   BH_PID=$!
 }
 trap '[[ -n $BH_PID ]] && kill "$BH_PID" 2>/dev/null; _lib_cleanup' EXIT
