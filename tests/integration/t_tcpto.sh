@@ -190,6 +190,19 @@ else
     fail "walk, skipped: no connect" "took $QR_MS ms (timeoutconnect 2 s)"
   fi
 
+  # A pair mark skips that local IP only: the remote is tried from the other.
+  L1=$(alloc_ip) L2=$(alloc_ip)
+  probe --now $((now - 200)) timeout "$REFUSE" "$L1" elsewhere
+  probe timeout "$REFUSE" "$L1" elsewhere
+  printf 'pair;%s&%s;%s:25;;\n' "$L1" "$L2" "$REFUSE" >"$c/routes"
+  echo '*;pair.test;pair' >"$c/routemap"
+  run_qmail_remote "$ROOT" pair.test s@example.org r@pair.test <"$msg"
+  check_qr_clean "walk, pair mark: clean"
+  check_contains "walk, pair mark: skipped from the marked local IP" \
+    "$REFUSE:25 from $L1: skipped: no connection within timeoutconnect" "$(report_text)"
+  check_contains "walk, pair mark: tried from the other local IP" \
+    "$REFUSE:25 from $L2: connection refused" "$(report_text)"
+
   # Our walk records a timeout in qmail's file, for qmail-tcpto to list.
   qenv "$ROOT/bin/qmail-tcpok"
   run_qmail_remote "$ROOT" dead1.test s@example.org r@dead1.test <"$msg"
