@@ -8,8 +8,14 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 BIN=${QR_ROUTES_BIN:-$REPO/qmail-routes}
-mkdir -p "$HERE/tmp"
-ROOT=$(mktemp -d "$HERE/tmp/t_routes_cli-XXXX")
+# check --as qmailr looks at every directory from / down: the scratch root
+# goes where other users can reach it, as the Exim tests' (paths.sh; CI
+# clones into a 0700 directory).
+# shellcheck source=tests/integration/paths.sh
+source "$HERE/paths.sh"
+TMPBASE=$(it_tmp_dir "$HERE")
+mkdir -p "$TMPBASE" && chmod 755 "$TMPBASE"
+ROOT=$(mktemp -d "$TMPBASE/t_routes_cli-XXXX")
 chmod 755 "$ROOT" # qmailr must reach control/ (check says so otherwise)
 CTL=$ROOT/control
 mkdir "$CTL"
