@@ -190,11 +190,16 @@ run_qmail_remote() {
   [[ -n ${UBSAN_OPTIONS:-} ]] && env+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
   # QR_AS_USER=nobody runs it as that user, as qmail-rspawn runs it as
   # qmailr: root reads every file, so EACCES cases need another user.
-  local as=()
-  [[ -n ${QR_AS_USER:-} ]] &&
+  local as=() bin=$QR_BIN
+  if [[ -n ${QR_AS_USER:-} ]]; then
     as=(setpriv "--reuid=$QR_AS_USER" "--regid=$(id -g "$QR_AS_USER")" --clear-groups)
+    # The checkout may sit in a directory only root can enter (CI clones
+    # into a 0700 one): that user runs a copy from IT_TMP, which it can reach.
+    bin=$IT_TMP/qmail-remote.as-user
+    cp -f "$QR_BIN" "$bin.$$" && chmod 755 "$bin.$$" && mv -f "$bin.$$" "$bin"
+  fi
   t0=${EPOCHREALTIME/./}
-  env -i "${env[@]}" "${as[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$QR_BIN" "$@" \
+  env -i "${env[@]}" "${as[@]}" timeout -k 5 "${QR_TIMEOUT:-60}" "$bin" "$@" \
     >"$QR_OUT" 2>"$QR_ERR"
   QR_RC=$?
   t1=${EPOCHREALTIME/./}

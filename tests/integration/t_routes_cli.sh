@@ -256,7 +256,9 @@ RC=$?
 expect "check (as qmailr): routes 0600 root is a problem, with the fix" \
   "1:control/routes: qmailr cannot read it (0600 root:root): chgrp qmail $R && chmod 0640 $R" "$RC:$OUT"
 # What qmail-remote itself does as qmailr: Z, naming the file.
-report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$REPO/qmail-remote" \
+# A copy qmailr can reach: the checkout may be in a 0700 directory (CI).
+cp -f "$REPO/qmail-remote" "$TMPBASE/qmail-remote.qmailr" && chmod 755 "$TMPBASE/qmail-remote.qmailr"
+report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$TMPBASE/qmail-remote.qmailr" \
   a.example s@example.org r@a.example | tr '\0' '\n')
 [[ $report == *"control/routes"* && $report == Z* ]] &&
   ok "qmail-remote as qmailr: Z naming control/routes (what check found)" ||
@@ -271,7 +273,9 @@ OUT=$(QMAIL_ROOT=$WHO "$BIN" check 2>&1)
 expect "after the printed fix, check is clean" "0:" "$?:$OUT"
 runuser -u qmailr -- cat "$R" >/dev/null 2>&1 && ok "and qmailr can read routes" ||
   not_ok "and qmailr can read routes"
-report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$REPO/qmail-remote" \
+# A copy qmailr can reach: the checkout may be in a 0700 directory (CI).
+cp -f "$REPO/qmail-remote" "$TMPBASE/qmail-remote.qmailr" && chmod 755 "$TMPBASE/qmail-remote.qmailr"
+report=$(printf 'x\n' | runuser -u qmailr -- env QMAIL_ROOT="$WHO" "$TMPBASE/qmail-remote.qmailr" \
   a.example s@example.org r@a.example | tr '\0' '\n')
 [[ $report != *"control/routes"* ]] && ok "qmail-remote as qmailr reads routes now" ||
   not_ok "qmail-remote as qmailr reads routes now" "$report"
