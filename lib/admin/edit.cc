@@ -290,13 +290,20 @@ Result<Edit> add_route(const RouteFiles& files, const AddRequest& req) {
   return edit;
 }
 
-Result<Edit> del_entry(const RouteFiles& files, size_t id) {
+// The listed entries, when `id` (as qmail-routes list numbers them) is one.
+static Result<std::vector<Entry>> entries_with(const RouteFiles& files, size_t id) {
   auto entries = list_entries(files);
   if (!entries)
     return Error{"fix the control files first (qmail-routes check): " + entries.error()};
   if (id == 0 || id > entries->size())
     return Error{"no entry " + std::to_string(id) + " (qmail-routes list numbers them 1 to " +
                  std::to_string(entries->size()) + ")"};
+  return entries;
+}
+
+Result<Edit> del_entry(const RouteFiles& files, size_t id) {
+  auto entries = entries_with(files, id);
+  if (!entries) return Error{entries.error()};
   const Entry& e = (*entries)[id - 1];
   const std::string& name = e.route.fields[0];
   RemoteText groups = split_remote(e.route.fields[2]);
@@ -337,12 +344,8 @@ Result<Edit> del_entry(const RouteFiles& files, size_t id) {
 }
 
 Result<Edit> set_options(const RouteFiles& files, size_t id, const OptionList& changes) {
-  auto entries = list_entries(files);
-  if (!entries)
-    return Error{"fix the control files first (qmail-routes check): " + entries.error()};
-  if (id == 0 || id > entries->size())
-    return Error{"no entry " + std::to_string(id) + " (qmail-routes list numbers them 1 to " +
-                 std::to_string(entries->size()) + ")"};
+  auto entries = entries_with(files, id);
+  if (!entries) return Error{entries.error()};
   for (const auto& [key, value] : changes)
     if (value != "default")
       if (auto st = check_option(key, value); !st) return Error{st.error()};
