@@ -7,9 +7,12 @@ set -e
 # runtime: the fuzz targets (make fuzz). time: /usr/bin/time measures peak
 # memory in the hostile-server tests. gcc: the end-to-end test (t_qmail.sh)
 # compiles notqmail, plain C; iproute2 (ip) and procps (ps): it runs in its
-# own network namespace and stops qmail's daemons by PID.
+# own network namespace and stops qmail's daemons by PID. nsd and ldnsutils
+# (ldns-keygen, ldns-signzone): the DANE tests serve zones signed at test
+# time (SPEC §13); dns-root-data: the default trust anchor. nginx-light: the
+# MTA-STS policy server of the tests (SPEC §14).
 PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp
-python3 clang libclang-rt-14-dev time gcc iproute2 procps"
+python3 clang libclang-rt-14-dev time gcc iproute2 procps nsd ldnsutils dns-root-data nginx-light"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
