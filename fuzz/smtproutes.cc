@@ -4,7 +4,7 @@
 // of it starting with '.', or "".
 #include "fuzz/fuzz_util.h"
 #include "lib/control/smtproutes.h"
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 using namespace qr;
 

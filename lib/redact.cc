@@ -4,6 +4,8 @@
 #include <cctype>
 #include <limits>
 
+#include "lib/text.h"
+
 namespace qr {
 
 namespace {
@@ -19,12 +21,6 @@ constexpr size_t kNone = std::numeric_limits<size_t>::max();
 
 bool is_alnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
-}
-
-std::string to_lower_ascii(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
 }
 
 // The same bytes as report.cc's sanitize(): what the secret looks like once
@@ -68,7 +64,7 @@ std::string squeeze(std::string_view text) {
 
 void Secrets::add(std::string_view secret) {
   if (secret.empty()) return;
-  Form f{to_lower_ascii(as_reported(secret)), squeeze(as_reported(secret))};
+  Form f{to_lower(as_reported(secret)), squeeze(as_reported(secret))};
   for (const Form& g : forms_)
     if (g.lower == f.lower) return;
   forms_.push_back(std::move(f));
@@ -100,7 +96,7 @@ std::string Secrets::redact(std::string_view text) const {
     }
   };
 
-  const std::string lower = to_lower_ascii(text);
+  const std::string lower = to_lower(text);
   std::string squeezed;    // the text's letters and digits, lower case...
   std::vector<size_t> at;  // ...and where each one stands in the text
   for (size_t i = 0; i < text.size(); ++i) {

@@ -18,7 +18,7 @@
 #include "lib/admin/entries.h"
 #include "lib/admin/text_file.h"
 #include "lib/control/control.h"
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 

@@ -13,7 +13,7 @@
 #include "lib/admin/tcpto.h"
 #include "lib/admin/tls_notes.h"
 #include "lib/control/control.h"
-#include "lib/control/text.h"
+#include "lib/text.h"
 #include "lib/net/tcpto.h"
 
 namespace qr {

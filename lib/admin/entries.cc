@@ -4,7 +4,7 @@
 
 #include "lib/control/routemap.h"
 #include "lib/control/routes.h"
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 

@@ -76,11 +76,7 @@ Result<TextFile> read_text_file(const std::string& dir, const std::string& name)
 std::vector<ControlLine> control_lines(const TextFile& file) {
   std::vector<ControlLine> out;
   for (size_t i = 0; i < file.lines.size(); ++i) {
-    std::string_view line = file.lines[i];
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
-      line.remove_suffix(1);
-    if (line.empty() || line.front() == '#') continue;
-    out.push_back(ControlLine{int(i + 1), std::string(line)});
+    if (auto line = control_line(int(i + 1), file.lines[i])) out.push_back(std::move(*line));
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // in it: `me` is not read when helohost is set.
 #include "lib/control/control.h"
 
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 

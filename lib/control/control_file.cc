@@ -97,6 +97,12 @@ std::string_view strip_trailing(std::string_view line) {
 
 }  // namespace
 
+std::optional<ControlLine> control_line(int number, std::string_view raw) {
+  std::string_view line = strip_trailing(raw);
+  if (line.empty() || line.front() == '#') return std::nullopt;
+  return ControlLine{number, std::string(line)};
+}
+
 Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::string& dir,
                                                                    std::string_view name) {
   auto data = read_control_file(dir, name);
@@ -106,10 +112,9 @@ Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::st
   std::string_view rest = **data;
   for (int number = 1; !rest.empty(); ++number) {
     size_t nl = rest.find('\n');
-    std::string_view line = strip_trailing(rest.substr(0, nl));
+    std::string_view raw = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    lines.push_back(ControlLine{number, std::string(line)});
+    if (auto line = control_line(number, raw)) lines.push_back(std::move(*line));
   }
   return std::optional<std::vector<ControlLine>>(std::move(lines));
 }

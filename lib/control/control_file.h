@@ -16,6 +16,11 @@ struct ControlLine {
   std::string text;  // trailing spaces, tabs and CRs stripped
 };
 
+// The one rule for a line of a list file (qmail's control_readfile): the
+// trailing spaces, tabs and CRs go; a line then empty or starting with '#'
+// is nothing. qmail-remote's reading and qmail-routes' editing both use it.
+std::optional<ControlLine> control_line(int number, std::string_view raw);
+
 // Where the control files live: $QMAIL_ROOT/control, else the built-in root.
 std::string control_dir();
 

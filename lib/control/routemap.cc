@@ -20,7 +20,7 @@
 
 #include <optional>
 
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 

@@ -18,7 +18,7 @@
 
 #include <map>
 
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 
@@ -62,32 +62,19 @@ Result<Endpoint> parse_endpoint(std::string_view item) {
     ep.is_mx = true;
     return ep;
   }
-  std::string_view addr = item, port;
-  if (item.front() == '[') {
-    size_t close = item.find(']');
-    if (close == std::string_view::npos) return Error{"unclosed bracket " + quoted(item)};
-    addr = item.substr(1, close - 1);
-    std::string_view after = item.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Error{"bad item " + quoted(item)};
-      port = after.substr(1);
-      if (port.empty()) return Error{"bad port ''"};
-    }
+  auto split = split_host_port(item);
+  if (!split) return Error{split.error()};
+  std::string_view addr = split->host, port = split->port;
+  if (split->bracketed) {
     auto ip = IpAddr::parse(addr);
     if (!ip) return Error{"bad IP address " + quoted(addr)};
     ep.ip = ip;
   } else {
-    size_t colon = item.find(':');
-    if (colon != std::string_view::npos && item.find(':', colon + 1) != std::string_view::npos)
+    if (addr.find(':') != std::string_view::npos)
       return Error{"IPv6 address " + quoted(item) + " needs brackets ([IPv6]:PORT)"};
-    if (colon != std::string_view::npos) {
-      addr = item.substr(0, colon);
-      port = item.substr(colon + 1);
-      if (port.empty()) return Error{"bad port ''"};
-    }
     if (iequals(addr, "mx")) return Error{"'mx' takes no port"};
     if (!is_host_name(addr)) return Error{"bad host name " + quoted(addr)};
-    ep.ip = IpAddr::parse(addr);  // IPv4 only: one colon at most is left
+    ep.ip = IpAddr::parse(addr);  // IPv4 only: an unbracketed host has no ':'
   }
   ep.host = std::string(addr);
   if (!port.empty()) {

@@ -15,8 +15,8 @@
 // "" as port 0), a bad relay name, USER without PASS.
 #include "lib/control/smtproutes.h"
 
-#include "lib/control/text.h"
 #include "lib/net/address.h"
+#include "lib/text.h"
 
 namespace qr {
 
@@ -24,30 +24,20 @@ namespace {
 
 // "relay[:port]" with relay a host name, "[IP]" or empty.
 Status parse_relay(std::string_view text, SmtpRoute& r) {
-  std::string_view relay = text, port;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return Error{"missing ']' in '" + std::string(text) + "'"};
-    relay = text.substr(0, close + 1);
-    if (!IpAddr::parse(relay.substr(1, relay.size() - 2)))
-      return Error{"bad IP address '" + std::string(relay) + "'"};
-    std::string_view after = text.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Error{"bad relay '" + std::string(text) + "'"};
-      port = after.substr(1);
-      if (port.empty()) return Error{"bad port ''"};
-    }
-  } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
-    relay = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (port.empty()) return Error{"bad port ''"};
+  auto split = split_host_port(text);
+  if (!split) return Error{split.error()};
+  std::string_view port = split->port;
+  if (split->bracketed) {
+    r.relay = "[" + std::string(split->host) + "]";
+    if (!IpAddr::parse(split->host)) return Error{"bad IP address " + quoted(r.relay)};
+  } else {
+    if (!split->host.empty() && !is_host_name(split->host))
+      return Error{"bad relay " + quoted(split->host)};
+    r.relay = std::string(split->host);
   }
-  if (!relay.empty() && relay.front() != '[' && !is_host_name(relay))
-    return Error{"bad relay '" + std::string(relay) + "'"};
-  r.relay = std::string(relay);
   if (!port.empty()) {
     auto p = parse_port(port);
-    if (!p) return Error{"bad port '" + std::string(port) + "'"};
+    if (!p) return Error{"bad port " + quoted(port)};
     r.port = *p;
   }
   return success();

@@ -10,8 +10,8 @@
 #include <memory>
 
 #include "lib/control/control_file.h"
-#include "lib/control/text.h"
 #include "lib/net/fd.h"
+#include "lib/text.h"
 
 namespace qr {
 

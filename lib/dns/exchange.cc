@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "lib/net/fd.h"
+#include "lib/net/stream.h"
 
 namespace qr {
 
@@ -82,15 +83,10 @@ bool answers(const ldns_pkt* pkt, uint16_t id, const ldns_rdf* name, ldns_rr_typ
 }
 
 // Waits until `fd` is ready for `events` (or has an error to tell), or
-// `until`. False on time out.
+// `until`: net/'s wait, whose error text is not needed here. False on time
+// out.
 bool wait_fd(int fd, short events, Clock::time_point until) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int n = poll(&p, 1, ms_until(until));
-    if (n > 0) return true;
-    if (n < 0 && errno != EINTR) return false;
-    if (n == 0 && Clock::now() >= until) return false;
-  }
+  return wait_fd_until(fd, events, until, 0).ok();
 }
 
 // One query in flight: the state of each server, the query's wire form.

@@ -22,6 +22,7 @@
 
 #include "lib/dns/dns.h"
 #include "lib/dns/exchange.h"  // ldns/ldns.h, after stdbool.h
+#include "lib/text.h"
 
 namespace qr {
 
@@ -53,11 +54,6 @@ std::string dname_text(const ldns_rdf* rdf) {
 std::string strip_dot(std::string_view name) {
   if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
   return std::string(name);
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::optional<IpAddr> rdf_addr(const ldns_rdf* rdf) {
@@ -227,7 +223,7 @@ MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
       if (ldns_rr_rd_count(rr) != 2) continue;
       MxHost host;
       host.preference = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
-      host.name = lower(dname_text(ldns_rr_rdf(rr, 1)));
+      host.name = to_lower(dname_text(ldns_rr_rdf(rr, 1)));
       hosts.push_back(std::move(host));
     }
   }
@@ -241,7 +237,7 @@ MxAnswer LdnsResolver::lookup_mx(std::string_view domain, Rng& rng) {
       out.error = self.error;
       return out;
     }
-    MxHost host{lower(strip_dot(domain)), 0, std::move(self.addrs), {}};
+    MxHost host{to_lower(strip_dot(domain)), 0, std::move(self.addrs), {}};
     if (host.addrs.empty()) host.error = "couldn't find a mail exchanger or IP address";
     out.hosts.push_back(std::move(host));
     return out;

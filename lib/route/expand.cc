@@ -1,6 +1,6 @@
 #include "lib/route/expand.h"
 
-#include "lib/control/text.h"
+#include "lib/text.h"
 #include "lib/route/select.h"
 
 namespace qr {

@@ -1,7 +1,7 @@
 // SPEC §3.3: routemap, then smtproutes, then the destination's MX.
 #include "lib/route/select.h"
 
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 namespace qr {
 

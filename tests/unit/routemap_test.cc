@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "lib/control/routemap.h"
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 using namespace qr;
 

@@ -155,7 +155,7 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
       {"r;;2001:db8::1;;",
        "IPv6 address '2001:db8::1' needs brackets ([IPv6]:PORT) in REMOTE_ADDRS"},
       {"r;;[2001:db8::1;;", "unclosed bracket '[2001:db8::1' in REMOTE_ADDRS"},
-      {"r;;[2001:db8::1]25;;", "bad item '[2001:db8::1]25' in REMOTE_ADDRS"},
+      {"r;;[2001:db8::1]25;;", "expected ':PORT' after ']' in '[2001:db8::1]25' in REMOTE_ADDRS"},
       {"r;;[relay.example]:25;;", "bad IP address 'relay.example' in REMOTE_ADDRS"},
       {"r;;:25;;", "bad host name '' in REMOTE_ADDRS"},
       {"r;;;admin;", "USER without PASS"},

@@ -105,7 +105,7 @@ TEST_CASE("bad smtproutes lines name the line and what is wrong", "[smtproutes]"
       {"example.com:relay:", "bad port ''"},
       {"example.com:re lay", "bad relay 're lay'"},
       {"example.com:[192.0.2.300]", "bad IP address '[192.0.2.300]'"},
-      {"example.com:[192.0.2.3", "missing ']' in '[192.0.2.3'"},
+      {"example.com:[192.0.2.3", "unclosed bracket '[192.0.2.3'"},
       {"example.com:relay:25|joe", "expected relay:port|user|pass"},
       {"example.com:relay:25|joe|", "user without password"},
       {"example.com:relay:25||pw", "password without user"},

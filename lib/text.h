@@ -1,4 +1,5 @@
-// Small text helpers shared by the control-file parsers (SPEC §3).
+// Small text helpers for every layer: the control-file parsers (SPEC §3),
+// DNSCACHEIP, the DNS answers and the report filter share one copy of each.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "lib/result.h"
 
 namespace qr {
 
@@ -21,6 +24,19 @@ bool is_host_name(std::string_view text);  // non-empty, host characters only
 
 // A TCP port: decimal digits only, 1..65535.
 std::optional<uint16_t> parse_port(std::string_view text);
+
+// "HOST", "HOST:PORT", "[LITERAL]" or "[LITERAL]:PORT": the one reading of
+// an address with an optional port, shared by routes (SPEC §3.1),
+// smtproutes and DNSCACHEIP. Unbracketed text with more than one ':' is a
+// bare IPv6 address, all host and no port; each caller says whether it
+// takes one. Errors: an unclosed '[', anything but ":PORT" after ']', an
+// empty port. Neither part is checked further: that is the caller's.
+struct HostPort {
+  std::string_view host;  // without the brackets
+  std::string_view port;  // empty when none is given
+  bool bracketed = false;
+};
+Result<HostPort> split_host_port(std::string_view text);
 
 // A positive decimal number that fits an unsigned int.
 std::optional<unsigned> parse_positive(std::string_view text);

@@ -1,4 +1,4 @@
-#include "lib/control/text.h"
+#include "lib/text.h"
 
 #include <limits>
 
@@ -60,6 +60,29 @@ std::optional<uint16_t> parse_port(std::string_view text) {
   auto n = parse_digits(text, 65535);
   if (!n || *n == 0) return std::nullopt;
   return uint16_t(*n);
+}
+
+Result<HostPort> split_host_port(std::string_view text) {
+  HostPort hp{text, {}, false};
+  std::string_view after;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return Error{"unclosed bracket " + quoted(text)};
+    hp.host = text.substr(1, close - 1);
+    hp.bracketed = true;
+    after = text.substr(close + 1);
+    if (!after.empty() && after.front() != ':')
+      return Error{"expected ':PORT' after ']' in " + quoted(text)};
+  } else if (size_t colon = text.find(':'); colon != std::string_view::npos &&
+                                            text.find(':', colon + 1) == std::string_view::npos) {
+    hp.host = text.substr(0, colon);
+    after = text.substr(colon);
+  }
+  if (!after.empty()) {
+    hp.port = after.substr(1);
+    if (hp.port.empty()) return Error{"bad port ''"};
+  }
+  return hp;
 }
 
 std::optional<unsigned> parse_positive(std::string_view text) {
