@@ -9,8 +9,24 @@
 
 namespace qr {
 
+// What went wrong, and where when it was a control file's line (SPEC §3):
+// qmail-remote's report wants "control/routes line 3: what", qmail-routes
+// its own "control/routes:3: what" and its editing commands the "what"
+// alone, so the parts are kept apart and formatted at the edge.
 struct Error {
-  std::string text;
+  explicit Error(std::string what) : text(std::move(what)) {}
+  Error(std::string what, std::string in_file, int at_line)
+      : text(std::move(what)), file(std::move(in_file)), line(at_line) {}
+
+  std::string text;  // what went wrong
+  std::string file;  // "control/routes", or empty
+  int line = 0;      // 1-based line of `file`, or 0
+
+  // "control/routes line 3: what", "control/me: what", or the text alone.
+  std::string formatted() const {
+    if (file.empty()) return text;
+    return file + (line > 0 ? " line " + std::to_string(line) : std::string()) + ": " + text;
+  }
 };
 
 template <class T>
@@ -27,7 +43,10 @@ class [[nodiscard]] Result {
   const T& operator*() const { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const std::string& error() const { return std::get<1>(v_).text; }
+  // The error as one text (Error::formatted).
+  std::string error() const { return std::get<1>(v_).formatted(); }
+  // The error in its parts.
+  const Error& failure() const { return std::get<1>(v_); }
 
  private:
   std::variant<T, Error> v_;
@@ -36,6 +55,8 @@ class [[nodiscard]] Result {
 // For operations that return nothing but may fail.
 struct Unit {};
 using Status = Result<Unit>;
-inline Status success() { return Unit{}; }
+inline Status success() {
+  return Unit{};
+}
 
 }  // namespace qr

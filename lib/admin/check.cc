@@ -27,10 +27,14 @@ namespace {
 class Problems {
  public:
   void add(const std::string& file, int line, const std::string& what) {
-    std::string where = "control/" + file + (line > 0 ? ":" + std::to_string(line) : "");
-    list_.push_back(where + ": " + what);
+    add(Error{what, "control/" + file, line});
   }
-  // An error that already names its file ("control/x: cannot read: ...").
+  // check's style for every error: "control/routes:3: what" (a compiler's
+  // FILE:LINE, which editors jump to), "control/me: what" for a whole file.
+  void add(const Error& e) {
+    if (e.file.empty()) return add_raw(e.text);
+    list_.push_back(e.file + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " + e.text);
+  }
   void add_raw(const std::string& text) { list_.push_back(text); }
   std::vector<std::string> take() { return std::move(list_); }
   bool empty() const { return list_.empty(); }
@@ -42,7 +46,7 @@ class Problems {
 std::optional<std::string> value_of(const std::string& dir, const char* name, Problems& p) {
   auto v = read_control_value(dir, name);
   if (!v) {
-    p.add_raw(v.error());
+    p.add(v.failure());
     return std::nullopt;
   }
   return *v;
@@ -62,7 +66,7 @@ void check_values(const std::string& dir, Problems& p) {
   for (const char* name : {"defaultoutgoingip", "outgoingip"}) {
     auto v = read_control_value(dir, name);
     if (!v) {
-      p.add_raw(v.error());
+      p.add(v.failure());
       break;
     }
     if (!*v) continue;
@@ -77,14 +81,14 @@ std::vector<ControlLine> check_lines(const std::string& dir, const char* name, P
                                      Parse parse) {
   auto file = read_text_file(dir, name);
   if (!file) {
-    p.add_raw(file.error());
+    p.add(file.failure());
     return {};
   }
   std::vector<ControlLine> good;
   for (const ControlLine& line : control_lines(*file)) {
     auto r = parse(line);
     if (!r)
-      p.add(name, line.number, without_location(r.error()));
+      p.add(name, line.number, r.failure().text);
     else
       good.push_back(line);
   }
@@ -153,7 +157,7 @@ std::vector<std::string> check_control(const std::string& dir, const Account* ac
               [&](const ControlLine& l) { return parse_routemap({l}, routes); });
   check_tls_files(dir, p);
   if (p.empty()) {
-    if (auto c = load_control(dir); !c) p.add_raw(c.error());
+    if (auto c = load_control(dir); !c) p.add(c.failure());
   }
   return p.take();
 }

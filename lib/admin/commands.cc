@@ -13,8 +13,8 @@
 #include "lib/admin/tcpto.h"
 #include "lib/admin/tls_notes.h"
 #include "lib/control/control.h"
-#include "lib/text.h"
 #include "lib/net/tcpto.h"
+#include "lib/text.h"
 
 namespace qr {
 
@@ -37,9 +37,9 @@ bool wants_help(const std::vector<std::string>& args) {
 
 Result<RouteFiles> read_route_files(const std::string& dir) {
   auto routes = read_text_file(dir, "routes");
-  if (!routes) return Error{routes.error()};
+  if (!routes) return routes.failure();
   auto routemap = read_text_file(dir, "routemap");
-  if (!routemap) return Error{routemap.error()};
+  if (!routemap) return routemap.failure();
   return RouteFiles{std::move(*routes), std::move(*routemap)};
 }
 
@@ -198,7 +198,7 @@ OptionList route_options(const std::map<Opt, std::string>& given) {
 
 Result<AddRequest> parse_add(const std::vector<std::string>& args) {
   auto parsed = parse_options(args, add_options());
-  if (!parsed) return Error{parsed.error()};
+  if (!parsed) return parsed.failure();
   if (!parsed->words.empty()) return Error{"unknown argument '" + parsed->words[0] + "'"};
   std::map<Opt, std::string>& given = parsed->given;
   auto get = [&](Opt o) { return given.count(o) ? given[o] : std::string(); };

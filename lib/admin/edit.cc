@@ -88,7 +88,7 @@ Status check_request(const AddRequest& req, const std::string& sender,
   Route dummy;
   dummy.name = "x";
   auto sel = parse_routemap({ControlLine{1, sender + ";" + recipient + ";x"}}, {dummy});
-  if (!sel) return Error{"bad selector: " + without_location(sel.error())};
+  if (!sel) return Error{"bad selector: " + sel.failure().text};
   if (!req.local_ips.empty()) {
     if (auto ips = parse_local_ips(req.local_ips); !ips)
       return Error{"bad local IPs '" + req.local_ips + "': " + ips.error()};
@@ -205,7 +205,7 @@ Status check_option(const std::string& key, const std::string& value) {
   if (value.find_first_of(",;") != std::string::npos)
     return Error{"bad value '" + value + "' for option '" + key + "': no ',' or ';'"};
   auto parsed = parse_routes({ControlLine{1, "x;;;;;" + key + "=" + value}});
-  if (!parsed) return Error{without_location(parsed.error())};
+  if (!parsed) return Error{parsed.failure().text};
   return success();
 }
 
@@ -257,12 +257,12 @@ int selector_rank(const std::string& sender, const std::string& recipient) {
 
 Result<Edit> add_route(const RouteFiles& files, const AddRequest& req) {
   if (auto st = must_parse(files, "fix the control files first (qmail-routes check): "); !st)
-    return Error{st.error()};
+    return st.failure();
   std::string sender = req.sender.empty() ? "*" : to_lower(req.sender);
   std::string recipient = req.destination.empty() ? "*" : to_lower(req.destination);
-  if (auto st = check_request(req, sender, recipient); !st) return Error{st.error()};
+  if (auto st = check_request(req, sender, recipient); !st) return st.failure();
   auto member = member_for(req);
-  if (!member) return Error{member.error()};
+  if (!member) return member.failure();
 
   Edit edit{files, true, ""};
   const MapLine* found = nullptr;
@@ -283,10 +283,10 @@ Result<Edit> add_route(const RouteFiles& files, const AddRequest& req) {
     for (const RouteLine& r : route_lines(files.routes)) {
       if (r.fields[0] != found->route) continue;
       if (auto st = add_to_route(edit.files, r, req, *member, edit.summary); !st)
-        return Error{st.error()};
+        return st.failure();
     }
   }
-  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return Error{st.error()};
+  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return st.failure();
   return edit;
 }
 
@@ -303,7 +303,7 @@ static Result<std::vector<Entry>> entries_with(const RouteFiles& files, size_t i
 
 Result<Edit> del_entry(const RouteFiles& files, size_t id) {
   auto entries = entries_with(files, id);
-  if (!entries) return Error{entries.error()};
+  if (!entries) return entries.failure();
   const Entry& e = (*entries)[id - 1];
   const std::string& name = e.route.fields[0];
   RemoteText groups = split_remote(e.route.fields[2]);
@@ -339,16 +339,16 @@ Result<Edit> del_entry(const RouteFiles& files, size_t id) {
     edit.files.routes.lines[e.route.index] = join_fields(fields);
     edit.summary = "removed " + e.remote + " from route " + name;
   }
-  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return Error{st.error()};
+  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return st.failure();
   return edit;
 }
 
 Result<Edit> set_options(const RouteFiles& files, size_t id, const OptionList& changes) {
   auto entries = entries_with(files, id);
-  if (!entries) return Error{entries.error()};
+  if (!entries) return entries.failure();
   for (const auto& [key, value] : changes)
     if (value != "default")
-      if (auto st = check_option(key, value); !st) return Error{st.error()};
+      if (auto st = check_option(key, value); !st) return st.failure();
   const RouteLine& r = (*entries)[id - 1].route;
   const std::string& name = r.fields[0];
   if (uses_of(files, name) > 1)
@@ -369,7 +369,7 @@ Result<Edit> set_options(const RouteFiles& files, size_t id, const OptionList& c
   bool one = ids.find(',') == std::string::npos;
   edit.summary = "route " + name + (one ? " (entry " : " (entries ") + ids + "): options " +
                  show(after) + (after == before ? " (unchanged)" : " (were " + show(before) + ")");
-  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return Error{st.error()};
+  if (auto st = must_parse(edit.files, "refusing to write: "); !st) return st.failure();
   return edit;
 }
 

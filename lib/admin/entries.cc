@@ -53,9 +53,9 @@ std::string join_remote(const RemoteText& groups) {
 
 Status validate(const RouteFiles& files) {
   auto routes = parse_routes(control_lines(files.routes));
-  if (!routes) return Error{routes.error()};
+  if (!routes) return routes.failure();
   auto map = parse_routemap(control_lines(files.routemap), *routes);
-  if (!map) return Error{map.error()};
+  if (!map) return map.failure();
   return success();
 }
 
@@ -76,7 +76,7 @@ std::vector<MapLine> map_lines(const TextFile& routemap) {
 }
 
 Result<std::vector<Entry>> list_entries(const RouteFiles& files) {
-  if (auto st = validate(files); !st) return Error{st.error()};
+  if (auto st = validate(files); !st) return st.failure();
   std::vector<RouteLine> routes = route_lines(files.routes);
   std::vector<Entry> entries;
   for (const MapLine& m : map_lines(files.routemap)) {

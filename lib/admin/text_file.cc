@@ -59,7 +59,7 @@ std::string TextFile::render() const {
 Result<TextFile> read_text_file(const std::string& dir, const std::string& name) {
   TextFile file;
   auto read = read_control_file(dir, name);
-  if (!read) return Error{read.error()};
+  if (!read) return read.failure();
   if (!*read) return file;
   file.exists = true;
   const std::string& data = **read;
@@ -79,15 +79,6 @@ std::vector<ControlLine> control_lines(const TextFile& file) {
     if (auto line = control_line(int(i + 1), file.lines[i])) out.push_back(std::move(*line));
   }
   return out;
-}
-
-std::string without_location(const std::string& error) {
-  if (error.rfind("control/", 0) != 0) return error;
-  size_t at = error.find(" line ");
-  if (at == std::string::npos) return error;
-  size_t colon = error.find(": ", at);
-  if (colon == std::string::npos) return error;
-  return error.substr(colon + 2);
 }
 
 NewFileMode new_file_mode(const std::string& name) {

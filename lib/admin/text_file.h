@@ -45,10 +45,6 @@ NewFileMode new_file_mode(const std::string& name);
 // and the error names "control/NAME".
 Status write_atomic(const std::string& dir, const std::string& name, const std::string& content);
 
-// A parser error without its "control/NAME line N: " prefix, for callers that
-// name the place themselves.
-std::string without_location(const std::string& error);
-
 // How edits are written; tests inject a failing one.
 using FileWriter =
     std::function<Status(const std::string& dir, const std::string& name, const std::string&)>;

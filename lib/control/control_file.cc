@@ -31,15 +31,15 @@ namespace {
 constexpr size_t kMaxControlFile = size_t(4) << 20;
 
 Error cannot_read(std::string_view name, int err) {
-  return Error{"control/" + std::string(name) + ": cannot read: " + std::strerror(err)};
+  return control_error(name, 0, std::string("cannot read: ") + std::strerror(err));
 }
 
 Error not_regular(std::string_view name) {
-  return Error{"control/" + std::string(name) + ": not a regular file"};
+  return control_error(name, 0, "not a regular file");
 }
 
 Error too_large(std::string_view name) {
-  return Error{"control/" + std::string(name) + ": larger than the 4 MiB limit"};
+  return control_error(name, 0, "larger than the 4 MiB limit");
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ Result<std::optional<std::string>> read_control_file(const std::string& dir,
     int err = errno;
     struct stat link;
     if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
-      return Error{"control/" + std::string(name) + ": cannot read: dangling symbolic link"};
+      return control_error(name, 0, "cannot read: dangling symbolic link");
     if (err == ENOENT) return std::optional<std::string>();
     // A socket cannot be opened at all (ENXIO): say what it is.
     if (struct stat st; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
@@ -106,7 +106,7 @@ std::optional<ControlLine> control_line(int number, std::string_view raw) {
 Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::string& dir,
                                                                    std::string_view name) {
   auto data = read_control_file(dir, name);
-  if (!data) return Error{data.error()};
+  if (!data) return data.failure();
   if (!*data) return std::optional<std::vector<ControlLine>>();
   std::vector<ControlLine> lines;
   std::string_view rest = **data;
@@ -122,7 +122,7 @@ Result<std::optional<std::vector<ControlLine>>> read_control_lines(const std::st
 Result<std::optional<std::string>> read_control_value(const std::string& dir,
                                                       std::string_view name) {
   auto data = read_control_file(dir, name);
-  if (!data) return Error{data.error()};
+  if (!data) return data.failure();
   if (!*data) return std::optional<std::string>();
   std::string_view text = **data;
   // Like qmail's control_readline: the first line, trailing white space gone.

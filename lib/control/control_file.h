@@ -21,6 +21,11 @@ struct ControlLine {
 // is nothing. qmail-remote's reading and qmail-routes' editing both use it.
 std::optional<ControlLine> control_line(int number, std::string_view raw);
 
+// An error about line LINE of control/NAME (0: the file as a whole).
+inline Error control_error(std::string_view name, int line, std::string what) {
+  return Error{std::move(what), "control/" + std::string(name), line};
+}
+
 // Where the control files live: $QMAIL_ROOT/control, else the built-in root.
 std::string control_dir();
 

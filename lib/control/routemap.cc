@@ -119,7 +119,7 @@ Result<std::vector<RouteMapEntry>> parse_routemap(const std::vector<ControlLine>
   std::vector<RouteMapEntry> entries;
   for (const ControlLine& line : lines) {
     auto fail = [&](const std::string& what) {
-      return Error{"control/routemap line " + std::to_string(line.number) + ": " + what};
+      return control_error("routemap", line.number, what);
     };
     auto fields = split(line.text, ';');
     if (fields.size() != 3)

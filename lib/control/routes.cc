@@ -63,7 +63,7 @@ Result<Endpoint> parse_endpoint(std::string_view item) {
     return ep;
   }
   auto split = split_host_port(item);
-  if (!split) return Error{split.error()};
+  if (!split) return split.failure();
   std::string_view addr = split->host, port = split->port;
   if (split->bracketed) {
     auto ip = IpAddr::parse(addr);
@@ -155,7 +155,7 @@ bool is_route_name(std::string_view name) {
 
 Result<Groups<IpAddr>> parse_local_ips(std::string_view text) {
   auto groups = split_groups(text);
-  if (!groups) return Error{groups.error()};
+  if (!groups) return groups.failure();
   Groups<IpAddr> out;
   for (const auto& group : *groups) {
     std::vector<IpAddr> members;
@@ -172,13 +172,13 @@ Result<Groups<IpAddr>> parse_local_ips(std::string_view text) {
 
 Result<Groups<Endpoint>> parse_remote_addrs(std::string_view text) {
   auto groups = split_groups(text);
-  if (!groups) return Error{groups.error()};
+  if (!groups) return groups.failure();
   Groups<Endpoint> out;
   for (const auto& group : *groups) {
     std::vector<Endpoint> members;
     for (std::string_view item : group) {
       auto ep = parse_endpoint(item);
-      if (!ep) return Error{ep.error()};
+      if (!ep) return ep.failure();
       // SPEC §3.1: `mx` expands to several hosts in preference order; shuffling
       // it with other members would have no clear meaning.
       if (ep->is_mx && group.size() > 1)
@@ -194,9 +194,7 @@ Result<std::vector<Route>> parse_routes(const std::vector<ControlLine>& lines) {
   std::vector<Route> routes;
   std::map<std::string, int> names;  // name -> line it was first defined on
   for (const ControlLine& line : lines) {
-    auto fail = [&](const std::string& what) {
-      return Error{"control/routes line " + std::to_string(line.number) + ": " + what};
-    };
+    auto fail = [&](const std::string& what) { return control_error("routes", line.number, what); };
     auto fields = split(line.text, ';');
     if (fields.size() != 5 && fields.size() != 6)
       return fail("expected 5 or 6 fields NAME;LOCAL_IPS;REMOTE_ADDRS;USER;PASS[;OPTIONS], found " +

@@ -25,7 +25,7 @@ namespace {
 // "relay[:port]" with relay a host name, "[IP]" or empty.
 Status parse_relay(std::string_view text, SmtpRoute& r) {
   auto split = split_host_port(text);
-  if (!split) return Error{split.error()};
+  if (!split) return split.failure();
   std::string_view port = split->port;
   if (split->bracketed) {
     r.relay = "[" + std::string(split->host) + "]";
@@ -49,7 +49,7 @@ Result<std::vector<SmtpRoute>> parse_smtproutes(const std::vector<ControlLine>& 
   std::vector<SmtpRoute> routes;
   for (const ControlLine& line : lines) {
     auto fail = [&](const std::string& what) {
-      return Error{"control/smtproutes line " + std::to_string(line.number) + ": " + what};
+      return control_error("smtproutes", line.number, what);
     };
     std::string_view text = line.text;
     size_t colon = text.find(':');

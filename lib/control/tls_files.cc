@@ -18,7 +18,7 @@ namespace qr {
 namespace {
 
 Error cannot_read(std::string_view name, int err) {
-  return Error{"control/" + std::string(name) + ": cannot read: " + std::strerror(err)};
+  return control_error(name, 0, std::string("cannot read: ") + std::strerror(err));
 }
 
 // The path of control/NAME when it is a readable regular file; "" when it
@@ -33,7 +33,7 @@ Result<std::string> readable_file(const std::string& dir, std::string_view name)
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return cannot_read(name, errno);
-  if (!S_ISREG(st.st_mode)) return Error{"control/" + std::string(name) + ": not a regular file"};
+  if (!S_ISREG(st.st_mode)) return control_error(name, 0, "not a regular file");
   return path;
 }
 
@@ -43,7 +43,7 @@ Result<std::set<std::string>> directory(const std::string& dir, std::string_view
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
   if (!d) {
     if (errno == ENOENT) return std::set<std::string>();
-    if (errno == ENOTDIR) return Error{"control/" + std::string(name) + ": not a directory"};
+    if (errno == ENOTDIR) return control_error(name, 0, "not a directory");
     return cannot_read(name, errno);
   }
   std::set<std::string> out;
@@ -71,15 +71,15 @@ std::string tls_host_key(std::string_view host) {
 Result<TlsFiles> load_tls_files(const std::string& dir) {
   TlsFiles f;
   auto ciphers = read_control_value(dir, "tlsclientciphers");
-  if (!ciphers) return Error{ciphers.error()};
+  if (!ciphers) return ciphers.failure();
   if (*ciphers) f.ciphers = **ciphers;
 
   auto cert = readable_file(dir, "clientcert.pem");
-  if (!cert) return Error{cert.error()};
+  if (!cert) return cert.failure();
   f.client_cert = *cert;
 
   auto tlshosts = directory(dir, "tlshosts");
-  if (!tlshosts) return Error{tlshosts.error()};
+  if (!tlshosts) return tlshosts.failure();
   // In name order, so that of "A.pem" and "a.pem" the same one always wins.
   for (const std::string& n : *tlshosts) {
     if (!ends_with_pem(n)) continue;  // qmail-tls reads only <FQDN>.pem
@@ -87,7 +87,7 @@ Result<TlsFiles> load_tls_files(const std::string& dir) {
                        dir + "/tlshosts/" + n);
   }
   auto notlshosts = directory(dir, "notlshosts");
-  if (!notlshosts) return Error{notlshosts.error()};
+  if (!notlshosts) return notlshosts.failure();
   for (const std::string& n : *notlshosts) f.no_tls.insert(tls_host_key(n));
   return f;
 }

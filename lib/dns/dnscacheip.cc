@@ -42,7 +42,7 @@ Result<std::vector<DnsServer>> parse_dnscacheip(std::string_view value) {
     size_t j = i;
     while (j < value.size() && !is_sep(value[j])) ++j;
     auto server = parse_item(value.substr(i, j - i));
-    if (!server) return Error{server.error()};
+    if (!server) return server.failure();
     servers.push_back(*server);
     i = j;
   }

@@ -320,11 +320,11 @@ Result<std::unique_ptr<Resolver>> Resolver::create() {
   std::vector<DnsServer> servers;
   if (const char* env = std::getenv("DNSCACHEIP")) {
     auto parsed = parse_dnscacheip(env);
-    if (!parsed) return Error{parsed.error()};
+    if (!parsed) return parsed.failure();
     servers = std::move(*parsed);
   } else {
     auto parsed = from_resolv_conf();
-    if (!parsed) return Error{parsed.error()};
+    if (!parsed) return parsed.failure();
     servers = std::move(*parsed);
   }
   return std::unique_ptr<Resolver>(new LdnsResolver(std::move(servers)));

@@ -23,7 +23,7 @@ Result<std::string> Connection::read_line(Clock::time_point deadline) {
       auto left = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now()).count();
       if (left <= 0) return Error{"timed out after " + std::to_string(timeout_s_) + " s"};
       auto n = stream_->read_some(rbuf_, sizeof rbuf_, static_cast<unsigned>(left));
-      if (!n) return Error{n.error()};
+      if (!n) return n.failure();
       if (*n == 0) return Error{"connection closed by server"};
       rend_ = *n;
     }

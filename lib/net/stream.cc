@@ -42,7 +42,7 @@ Result<size_t> PlainStream::read_some(char* buf, size_t n, unsigned timeout_s) {
     if (r >= 0) return static_cast<size_t>(r);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return Error{std::strerror(errno)};
-    if (auto w = wait_fd(fd_, POLLIN, timeout_s); !w) return Error{w.error()};
+    if (auto w = wait_fd(fd_, POLLIN, timeout_s); !w) return w.failure();
   }
 }
 

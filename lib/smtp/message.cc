@@ -143,7 +143,7 @@ Result<MessageSource> MessageSource::from_fd(int fd) {
     (void)::posix_fadvise(fd, off, 0, POSIX_FADV_SEQUENTIAL);
     for (uint64_t at = 0; at < size;) {
       auto n = pread_full(fd, buf.get(), std::min<uint64_t>(kWindow, size - at), m.start_ + at);
-      if (!n) return Error{n.error()};
+      if (!n) return n.failure();
       if (*n == 0) break;  // shrank meanwhile: the facts are of what is there
       scan.add(buf.get(), *n);
       at += *n;
@@ -152,14 +152,14 @@ Result<MessageSource> MessageSource::from_fd(int fd) {
     return m;
   }
   auto spool = spool_file();
-  if (!spool) return Error{spool.error()};
+  if (!spool) return spool.failure();
   std::unique_ptr<char[]> buf(new char[kWindow]);
   for (;;) {
     ssize_t n = ::read(fd, buf.get(), kWindow);
     if (n > 0) {
       scan.add(buf.get(), static_cast<size_t>(n));
       if (auto st = write_full(spool->get(), buf.get(), static_cast<size_t>(n)); !st)
-        return Error{st.error()};
+        return st.failure();
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {
@@ -186,7 +186,7 @@ Result<std::string_view> MessageSource::read(uint64_t off, size_t n, char* buf) 
   n = static_cast<size_t>(std::min<uint64_t>(n, facts_.size - off));
   if (fd_ < 0) return std::string_view(bytes_).substr(off, n);
   auto got = pread_full(fd_, buf, n, start_ + off);
-  if (!got) return Error{got.error()};
+  if (!got) return got.failure();
   if (*got < n) return Error{"cannot read the message: the file has shrunk"};
   return std::string_view(buf, n);
 }
@@ -285,7 +285,7 @@ Result<bool> BodyStream::next(std::string& out, size_t max) {
       size_t window = window_for(m_.facts().size);
       if (!buf_) buf_.reset(new char[window]);
       auto w = m_.read(off_, window, buf_.get());
-      if (!w) return Error{w.error()};
+      if (!w) return w.failure();
       off_ += w->size();
       enc_.feed(*w);
     }

@@ -70,7 +70,7 @@ Result<Reply> read_reply(Connection& conn) {
   const auto deadline = conn.deadline();
   for (;;) {
     auto line = conn.read_line(deadline);
-    if (!line) return Error{line.error()};
+    if (!line) return line.failure();
     switch (parser.feed(*line)) {
       case ReplyParser::State::More:
         break;

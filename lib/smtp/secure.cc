@@ -28,7 +28,7 @@ Status prepare_tls(const SessionSettings& s) {
 
 Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
   auto tls = tls_handshake(conn.fd(), tls_options(s), conn.timeout());
-  if (!tls) return Error{tls.error()};
+  if (!tls) return tls.failure();
   std::string used = (*tls)->version() + ":" + (*tls)->cipher();
   conn.set_stream(std::move(*tls));
   return used;
@@ -54,7 +54,7 @@ class Exchange {
     if (s_.secrets != nullptr) s_.secrets->add(secret);
     c_.queue(line);
     c_.queue("\r\n");
-    if (auto st = c_.flush(); !st) return Error{st.error()};
+    if (auto st = c_.flush(); !st) return st.failure();
     return read_reply(c_);
   }
   // Answers a 334 with `answer` (or "*" when the challenge was bad).

@@ -114,7 +114,7 @@ Result<Reply> Session::command(std::string_view line) {
   if (conn_.unread_input()) return Error{std::string(kEarlyCommand)};
   conn_.queue(line);
   conn_.queue("\r\n");
-  if (auto st = conn_.flush(); !st) return Error{st.error()};
+  if (auto st = conn_.flush(); !st) return st.failure();
   return read_reply(conn_);
 }
 

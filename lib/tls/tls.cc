@@ -140,7 +140,7 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
     }
   }
   auto ctx = make_context(o);
-  if (!ctx) return Error{ctx.error()};
+  if (!ctx) return ctx.failure();
   cache->push_back({o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
   return cache->back().ctx.get();
 }
@@ -175,7 +175,7 @@ std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::s
 Status tls_prepare(const TlsOptions& options) {
   ERR_clear_error();
   auto ctx = context_for(options);
-  if (!ctx) return Error{ctx.error()};
+  if (!ctx) return ctx.failure();
   return success();
 }
 
@@ -184,7 +184,7 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   ERR_clear_error();
   auto ctx = context_for(options);
-  if (!ctx) return Error{ctx.error()};
+  if (!ctx) return ctx.failure();
   SslPtr ssl(SSL_new(*ctx));
   const BIO_METHOD* method = nosignal_socket_method();
   if (!ssl || method == nullptr) {
@@ -255,7 +255,7 @@ Result<size_t> TlsStream::read_some(char* buf, size_t n, unsigned timeout_s) {
       return Error{"TLS read: " + openssl_reason("connection closed")};
     }
     auto waited = wait_fd_until(fd_, events, deadline, timeout_s);
-    if (!waited) return Error{waited.error()};
+    if (!waited) return waited.failure();
   }
 }
 
@@ -281,7 +281,7 @@ Status TlsStream::write_all(const char* buf, size_t n, unsigned timeout_s) {
     }
     auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
     auto waited = wait_fd_until(fd_, events, deadline, timeout_s);
-    if (!waited) return Error{waited.error()};
+    if (!waited) return waited.failure();
   }
   return success();
 }

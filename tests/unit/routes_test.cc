@@ -185,6 +185,11 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
     auto routes = parse_routes({ControlLine{1, "first;;;;"}, ControlLine{4, c.line}});
     REQUIRE_FALSE(routes.ok());
     CHECK(routes.error() == "control/routes line 4: " + c.error);
+    // The parts, for qmail-routes (check's "control/routes:4: ...", the
+    // editing commands' text alone), without parsing the text back apart.
+    CHECK(routes.failure().file == "control/routes");
+    CHECK(routes.failure().line == 4);
+    CHECK(routes.failure().text == c.error);
   }
 }
 
