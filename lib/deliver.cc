@@ -124,15 +124,14 @@ bool Walk::try_pair(const Attempt& a) {
 AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plaintext) {
   const Target& t = a.target;
   AttemptLine line{remote_where(t), " from " + show_local(a.local), ""};
-  ConnectFailure cf;
-  auto fd = connector_.connect(t.addr, t.port, a.local, control_.timeoutconnect, &cf);
+  auto fd = connector_.connect(t.addr, t.port, a.local, control_.timeoutconnect);
   // SPEC §12: only a timeout counts; an answer (refused too) resets.
-  if (dead_ && (fd || (!cf.timed_out && !cf.bind_failed)))
+  if (dead_ && (fd || (!fd.failure().timed_out && !fd.failure().bind_failed)))
     dead_->answered(t.addr, a.local);
-  else if (dead_ && cf.timed_out)
+  else if (dead_ && fd.failure().timed_out)
     dead_->timed_out(t.addr, a.local);
   if (!fd) {
-    line.why = cf.text;
+    line.why = fd.failure().text;
     return Unreached{std::move(line)};
   }
   int raw = fd->get();

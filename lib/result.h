@@ -29,11 +29,13 @@ struct Error {
   }
 };
 
-template <class T>
+// E is Error unless a caller needs more than a text: connect's
+// ConnectFailure says whether the bind failed and whether time ran out.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -46,10 +48,10 @@ class [[nodiscard]] Result {
   // The error as one text (Error::formatted).
   std::string error() const { return std::get<1>(v_).formatted(); }
   // The error in its parts.
-  const Error& failure() const { return std::get<1>(v_); }
+  const E& failure() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // For operations that return nothing but may fail.

@@ -19,20 +19,17 @@ std::string connect_error_text(int err) {
   return std::strerror(err);
 }
 
-std::optional<Fd> fail(ConnectFailure* failure, bool bind_failed, std::string text,
-                       bool timed_out = false) {
-  if (failure) *failure = ConnectFailure{bind_failed, std::move(text), timed_out};
-  return std::nullopt;
+ConnectFailure fail(std::string text, bool timed_out = false) {
+  return ConnectFailure{std::move(text), false, timed_out};
 }
 
 }  // namespace
 
-std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
-                              const std::optional<IpAddr>& local, unsigned timeout_s,
-                              ConnectFailure* failure) {
+Connected connect_tcp(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
+                      unsigned timeout_s) {
   Fd fd(::socket(remote.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
-    return fail(failure, false, std::string("cannot create socket: ") + std::strerror(errno));
+    return fail(std::string("cannot create socket: ") + std::strerror(errno));
   }
   if (local) {
     // Port 0: the kernel picks the source port; only the address is chosen
@@ -40,7 +37,8 @@ std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
     sockaddr_storage sa;
     socklen_t len = local->to_sockaddr(0, &sa);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-      return fail(failure, true, "cannot bind " + local->str() + ": " + std::strerror(errno));
+      return ConnectFailure{"cannot bind " + local->str() + ": " + std::strerror(errno), true,
+                            false};
     }
   }
   sockaddr_storage sa;
@@ -48,16 +46,15 @@ std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) == 0) return fd;
   // EINTR: the connect goes on in the background, exactly as EINPROGRESS.
   if (errno != EINPROGRESS && errno != EINTR) {
-    return fail(failure, false, connect_error_text(errno), errno == ETIMEDOUT);
+    return fail(connect_error_text(errno), errno == ETIMEDOUT);
   }
   // wait_fd fails only when the time is up (or poll itself fails).
-  if (auto w = wait_fd(fd.get(), POLLOUT, timeout_s); !w)
-    return fail(failure, false, w.error(), true);
+  if (auto w = wait_fd(fd.get(), POLLOUT, timeout_s); !w) return fail(w.error(), true);
   int err = 0;
   socklen_t errlen = sizeof err;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &errlen) != 0) err = errno;
   // ETIMEDOUT: the kernel gave up first (qmail's error_timeout is ETIMEDOUT).
-  if (err != 0) return fail(failure, false, connect_error_text(err), err == ETIMEDOUT);
+  if (err != 0) return fail(connect_error_text(err), err == ETIMEDOUT);
   return fd;
 }
 

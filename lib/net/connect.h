@@ -11,37 +11,39 @@
 
 namespace qr {
 
+// Why a connection was not made: a Result's error, as every other failure
+// of lib/, with the two facts the walk acts on besides the text.
 struct ConnectFailure {
-  bool bind_failed = false;  // the local IP could not be bound (not on this machine...)
   std::string text;          // "cannot bind 192.0.2.1: Cannot assign requested address",
                              // "connection refused", "timed out after 60 s", ...
+  bool bind_failed = false;  // the local IP could not be bound (not on this machine...)
   // No answer within timeout_s (or the kernel's ETIMEDOUT): the only
   // failure qmail's tcpto counts (SPEC §12, lib/net/tcpto.h).
   bool timed_out = false;
+
+  std::string formatted() const { return text; }
 };
+using Connected = Result<Fd, ConnectFailure>;
 
 // Non-blocking connect bounded by `timeout_s`; binds `local` first when set.
 // On success the socket is left non-blocking (all I/O goes through poll).
-// On failure, *failure says why.
-std::optional<Fd> connect_tcp(const IpAddr& remote, uint16_t port,
-                              const std::optional<IpAddr>& local, unsigned timeout_s,
-                              ConnectFailure* failure);
+Connected connect_tcp(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
+                      unsigned timeout_s);
 
 // How the walk opens connections: connect_tcp, or a test's socket pairs
 // (issue 13: the walk is tested without root or servers).
 class Connector {
  public:
   virtual ~Connector() = default;
-  virtual std::optional<Fd> connect(const IpAddr& remote, uint16_t port,
-                                    const std::optional<IpAddr>& local, unsigned timeout_s,
-                                    ConnectFailure* failure) = 0;
+  virtual Connected connect(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
+                            unsigned timeout_s) = 0;
 };
 
 class TcpConnector final : public Connector {
  public:
-  std::optional<Fd> connect(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
-                            unsigned timeout_s, ConnectFailure* failure) override {
-    return connect_tcp(remote, port, local, timeout_s, failure);
+  Connected connect(const IpAddr& remote, uint16_t port, const std::optional<IpAddr>& local,
+                    unsigned timeout_s) override {
+    return connect_tcp(remote, port, local, timeout_s);
   }
 };
 

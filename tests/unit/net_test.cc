@@ -43,9 +43,8 @@ struct Loopback {
 
 TEST_CASE("connect_tcp to a listening loopback socket", "[net]") {
   Loopback server(true);
-  qr::ConnectFailure why;
-  auto fd = qr::connect_tcp(ip("127.0.0.1"), server.port, ip("127.0.0.1"), 5, &why);
-  INFO(why.text);
+  auto fd = qr::connect_tcp(ip("127.0.0.1"), server.port, ip("127.0.0.1"), 5);
+  INFO((fd ? "" : fd.failure().text));
   REQUIRE(fd);
   // Left non-blocking: all later I/O goes through poll (SPEC §7 timeouts).
   CHECK((::fcntl(fd->get(), F_GETFL) & O_NONBLOCK) != 0);
@@ -58,9 +57,9 @@ TEST_CASE("connect_tcp to a listening loopback socket", "[net]") {
 
 TEST_CASE("connect_tcp to a closed port is refused", "[net]") {
   Loopback closed(false);  // bound, never listening: the port refuses
-  qr::ConnectFailure why;
-  auto fd = qr::connect_tcp(ip("127.0.0.1"), closed.port, std::nullopt, 5, &why);
-  CHECK_FALSE(fd);
+  auto fd = qr::connect_tcp(ip("127.0.0.1"), closed.port, std::nullopt, 5);
+  REQUIRE_FALSE(fd);
+  const qr::ConnectFailure& why = fd.failure();
   CHECK_FALSE(why.bind_failed);
   CHECK(why.text == "connection refused");
   CHECK_FALSE(why.timed_out);  // answers at once: resets qmail's tcpto (SPEC §12)
@@ -72,15 +71,16 @@ TEST_CASE("connect_tcp to a server that never answers times out", "[net][tcpto]"
   Loopback server(false);
   REQUIRE(::listen(server.fd.get(), 0) == 0);
   std::vector<qr::Fd> fillers;
-  qr::ConnectFailure why;
-  std::optional<qr::Fd> fd;
-  for (int i = 0; i < 8; ++i) {
-    why = {};
-    fd = qr::connect_tcp(ip("127.0.0.1"), server.port, std::nullopt, 1, &why);
-    if (!fd) break;
-    fillers.push_back(std::move(*fd));
+  std::optional<qr::ConnectFailure> failed;
+  for (int i = 0; i < 8 && !failed; ++i) {
+    auto fd = qr::connect_tcp(ip("127.0.0.1"), server.port, std::nullopt, 1);
+    if (fd)
+      fillers.push_back(std::move(*fd));
+    else
+      failed = fd.failure();
   }
-  REQUIRE_FALSE(fd);
+  REQUIRE(failed);
+  const qr::ConnectFailure& why = *failed;
   CHECK(why.timed_out);
   CHECK_FALSE(why.bind_failed);
   CHECK(why.text == "timed out after 1 s");
@@ -89,9 +89,9 @@ TEST_CASE("connect_tcp to a server that never answers times out", "[net][tcpto]"
 TEST_CASE("connect_tcp from an address not on this host cannot bind", "[net]") {
   Loopback server(true);
   REQUIRE_FALSE(qr::is_local_address(ip("192.0.2.1")));  // TEST-NET-1, RFC 5737
-  qr::ConnectFailure why;
-  auto fd = qr::connect_tcp(ip("127.0.0.1"), server.port, ip("192.0.2.1"), 5, &why);
-  CHECK_FALSE(fd);
+  auto fd = qr::connect_tcp(ip("127.0.0.1"), server.port, ip("192.0.2.1"), 5);
+  REQUIRE_FALSE(fd);
+  const qr::ConnectFailure& why = fd.failure();
   CHECK(why.bind_failed);
   CHECK(why.text == std::string("cannot bind 192.0.2.1: ") + std::strerror(EADDRNOTAVAIL));
 }

@@ -32,20 +32,14 @@ class FakeNet final : public qr::Connector {
   std::set<std::string> unbindable;       // local IPs that cannot be bound
   std::vector<std::string> connects;      // "remote from local", in order
 
-  std::optional<qr::Fd> connect(const qr::IpAddr& remote, uint16_t,
-                                const std::optional<qr::IpAddr>& local, unsigned,
-                                qr::ConnectFailure* failure) override {
+  qr::Connected connect(const qr::IpAddr& remote, uint16_t, const std::optional<qr::IpAddr>& local,
+                        unsigned) override {
     std::string from = local ? local->str() : "default";
     connects.push_back(remote.str() + " from " + from);
-    if (local && unbindable.count(from)) {
-      *failure = {true, "cannot bind " + from + ": Cannot assign requested address"};
-      return std::nullopt;
-    }
+    if (local && unbindable.count(from))
+      return qr::ConnectFailure{"cannot bind " + from + ": Cannot assign requested address", true};
     auto it = scripts.find(remote.str());
-    if (it == scripts.end()) {
-      *failure = {false, "connection refused"};
-      return std::nullopt;
-    }
+    if (it == scripts.end()) return qr::ConnectFailure{"connection refused"};
     servers.push_back({remote.str(), std::make_unique<ScriptedServer>(it->second)});
     return qr::Fd(servers.back().second->take_client());
   }
