@@ -139,13 +139,12 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   SessionSettings s = settings_for(t, a.local, raw);
   s.skip_starttls = plaintext;
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
-  if (o.kind == SessionOutcome::Kind::NextPair) {
-    line.why = std::move(o.reason);
-    *retry_plaintext = o.tls_failed_may && !plaintext;
-    return Refused{std::move(line), o.smtputf8_missing ? Refusal::NoSmtpUtf8 : Refusal::Other};
+  if (auto* next = std::get_if<NextPair>(&o)) {
+    line.why = std::move(next->reason);
+    *retry_plaintext = next->tls_failed_may && !plaintext;
+    return Refused{std::move(line), next->refusal};
   }
-  Final f{o.letter, std::move(o.text), std::move(o.recipients), std::move(o.tls),
-          std::move(o.auth)};
+  Final f = std::get<Final>(std::move(o));
   if (plaintext && f.tls == "none") f.tls = "failed-plaintext";
   return f;
 }

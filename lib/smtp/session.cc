@@ -45,26 +45,15 @@ class Session {
   SessionOutcome run();
 
  private:
-  SessionOutcome next_pair(std::string reason) {
-    SessionOutcome o;
-    o.kind = SessionOutcome::Kind::NextPair;
-    o.reason = std::move(reason);
-    return o;
-  }
-  SessionOutcome final(Letter letter, std::string text) {
-    SessionOutcome o;
-    o.kind = SessionOutcome::Kind::Final;
-    o.letter = letter;
-    o.text = std::move(text);
-    o.tls = tls_;
-    o.auth = auth_;
-    return o;
+  static NextPair next_pair(std::string reason) { return NextPair{std::move(reason)}; }
+  Final final(Letter letter, std::string text) {
+    return Final{letter, std::move(text), {}, tls_, auth_};
   }
   // The message could not be read (an I/O error) after part of it was
   // sent: no dot may follow, so the connection is dropped without one (the
   // server then discards the transaction, RFC 5321 §4.1.1.4) and no QUIT,
   // which would be body text. Every pair would fail alike.
-  SessionOutcome unreadable(const std::string& why) {
+  Final unreadable(const std::string& why) {
     return final(Letter::Z, std::string(texts::kReadMessage) + why + "\n");
   }
   // "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: ..."
@@ -200,7 +189,7 @@ SessionOutcome Session::run() {
   if (auto o = login()) return *o;
   if (envelope_needs_smtputf8(env_) && !caps_.smtputf8) {
     auto o = next_pair("the envelope is not ASCII and the server does not offer SMTPUTF8");
-    o.smtputf8_missing = true;
+    o.refusal = Refusal::NoSmtpUtf8;
     return o;
   }
   uint64_t size = msg_.facts().wire_size;
@@ -331,12 +320,9 @@ SessionOutcome Session::send_body(const std::vector<RecipientResult>& rcpts) {
     return final(Letter::Z, texts::connection_died(s_.peer) + r.error() + "\n");
   }
   quit();
-  SessionOutcome o;
-  if (r->positive()) {
-    o = final(Letter::K, said(texts::accepted(s_.peer), *r));
-  } else {
-    o = final(r->permanent() ? Letter::D : Letter::Z, said(texts::message_failed(s_.peer), *r));
-  }
+  Final o = r->positive() ? final(Letter::K, said(texts::accepted(s_.peer), *r))
+                          : final(r->permanent() ? Letter::D : Letter::Z,
+                                  said(texts::message_failed(s_.peer), *r));
   o.recipients = rcpts;
   return o;
 }

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "lib/net/connection.h"
@@ -38,24 +39,16 @@ struct SessionSettings {
   Secrets* secrets = nullptr;
 };
 
-struct SessionOutcome {
-  enum class Kind { NextPair, Final };
-  Kind kind = Kind::NextPair;
-
-  // NextPair: what went wrong, for the list in the final Z report.
-  std::string reason;
-  bool tls_failed_may = false;    // handshake failed under `may`: retry in plaintext
-  bool smtputf8_missing = false;  // the server cannot take a non-ASCII envelope
-
-  // Final: the message report and, when recipients were decided, one per recipient.
-  Letter letter = Letter::Z;
-  std::string text;
-  std::vector<RecipientResult> recipients;
-
-  // For the report's route line (SPEC §10).
-  std::string tls;   // "TLSv1.3:TLS_AES_256_GCM_SHA384" or "none"
-  std::string auth;  // "PLAIN", ... or "none"
+// This pair cannot deliver; the walk goes on to the next (SPEC §4).
+struct NextPair {
+  std::string reason;                // for the attempt list of the report
+  Refusal refusal = Refusal::Other;  // NoSmtpUtf8: may make the run a D
+  bool tls_failed_may = false;       // handshake failed under `may`: retry in plaintext
 };
+
+// A session ends in one of these: the next pair, or the run's outcome
+// (outcome.h's Final: the letter, the texts, and tls/auth for the route line).
+using SessionOutcome = std::variant<NextPair, Final>;
 
 SessionOutcome run_session(Connection& conn, const SessionSettings& settings, const Envelope& env,
                            const MessageSource& message);

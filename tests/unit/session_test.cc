@@ -36,7 +36,22 @@ Run run(Script script, qr::Envelope env = {"s@example.org", {"r@example.org"}},
 }
 
 bool is_final_k(const qr::SessionOutcome& o) {
-  return o.kind == qr::SessionOutcome::Kind::Final && o.letter == qr::Letter::K;
+  auto* f = std::get_if<qr::Final>(&o);
+  return f && f->letter == qr::Letter::K;
+}
+// The outcome's parts, or a test failure when it is the other kind.
+const qr::Final& final_of(const qr::SessionOutcome& o) {
+  REQUIRE(std::holds_alternative<qr::Final>(o));
+  return std::get<qr::Final>(o);
+}
+const qr::NextPair& next_of(const qr::SessionOutcome& o) {
+  REQUIRE(std::holds_alternative<qr::NextPair>(o));
+  return std::get<qr::NextPair>(o);
+}
+// For INFO: what a NextPair said, or nothing.
+std::string reason_of(const qr::SessionOutcome& o) {
+  auto* n = std::get_if<qr::NextPair>(&o);
+  return n ? n->reason : std::string();
 }
 
 }  // namespace
@@ -51,9 +66,9 @@ TEST_CASE("session: a well-behaved server gets the message, K", "[session]") {
     Script sc;
     sc.batch = true;
     auto r = run(sc, {"s@example.org", {"a@example.org", "b@example.org", "c@example.org"}});
-    INFO(r.outcome.reason);
+    INFO(reason_of(r.outcome));
     CHECK(is_final_k(r.outcome));
-    CHECK(r.outcome.recipients.size() == 3);
+    CHECK(final_of(r.outcome).recipients.size() == 3);
     CHECK(r.seen.body == "Subject: t\n\nbody\n");
   }
   SECTION("lock-step, no PIPELINING") {
@@ -74,9 +89,9 @@ TEST_CASE("session: bytes that arrive before their command are a protocol error"
     sc.dot = "554 no\r\n";
     auto r = run(sc);
     CHECK_FALSE(is_final_k(r.outcome));
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("protocol error") != std::string::npos);
-    CHECK(r.outcome.reason.find("before the message was sent") != std::string::npos);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("protocol error") != std::string::npos);
+    CHECK(next_of(r.outcome).reason.find("before the message was sent") != std::string::npos);
     CHECK(r.seen.log.find("DOT") == std::string::npos);  // the body never went out
   }
   SECTION("the same in lock-step mode") {
@@ -85,7 +100,7 @@ TEST_CASE("session: bytes that arrive before their command are a protocol error"
     sc.data = "354 go\r\n250 fake\r\n";
     sc.dot = "554 no\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
     CHECK(r.seen.log.find("DOT") == std::string::npos);
   }
   SECTION("a pipelined group with one reply too many") {
@@ -93,23 +108,23 @@ TEST_CASE("session: bytes that arrive before their command are a protocol error"
     sc.batch = true;
     sc.data = "354 go\r\n250 extra\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("protocol error") != std::string::npos);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("protocol error") != std::string::npos);
   }
   SECTION("bytes sent with the greeting, before EHLO") {
     Script sc;
     sc.greeting = "220 test ESMTP\r\n250-test\r\n250 PIPELINING\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("EHLO: protocol error") == 0);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("EHLO: protocol error") == 0);
     CHECK(r.seen.log.empty());  // not even EHLO was sent
   }
   SECTION("an unsolicited reply after EHLO's, before MAIL, in lock-step mode") {
     Script sc;
     sc.ehlo = "250 test\r\n250 unsolicited\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("MAIL: protocol error") == 0);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("MAIL: protocol error") == 0);
     CHECK(r.seen.log == "C EHLO client.test\n");
   }
   SECTION("an unsolicited reply after MAIL's, before RCPT, in lock-step mode") {
@@ -118,15 +133,15 @@ TEST_CASE("session: bytes that arrive before their command are a protocol error"
     sc.mail = "250 ok\r\n250 fake for RCPT\r\n";
     sc.rcpt = "550 no such user\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("RCPT: protocol error") == 0);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("RCPT: protocol error") == 0);
   }
   SECTION("an unsolicited reply before the pipelined group") {
     Script sc;
     sc.ehlo = "250-test\r\n250 PIPELINING\r\n250 fake for MAIL\r\n";
     auto r = run(sc);
-    CHECK(r.outcome.kind == qr::SessionOutcome::Kind::NextPair);
-    CHECK(r.outcome.reason.find("MAIL: protocol error") == 0);
+    CHECK(std::holds_alternative<qr::NextPair>(r.outcome));
+    CHECK(next_of(r.outcome).reason.find("MAIL: protocol error") == 0);
     CHECK(r.seen.log == "C EHLO client.test\n");
   }
 }
@@ -179,9 +194,9 @@ TEST_CASE("session: a message that cannot be read half-way is Z without the dot"
   REQUIRE(msg.ok());
   REQUIRE(::ftruncate(fd.get(), 1 << 20) == 0);
   auto r = run(Script{}, {"s@example.org", {"r@example.org"}}, &*msg);
-  CHECK(r.outcome.kind == qr::SessionOutcome::Kind::Final);
-  CHECK(r.outcome.letter == qr::Letter::Z);
-  CHECK(r.outcome.text ==
+  CHECK(std::holds_alternative<qr::Final>(r.outcome));
+  CHECK(final_of(r.outcome).letter == qr::Letter::Z);
+  CHECK(final_of(r.outcome).text ==
         "Unable to read message. (#4.3.0)\ncannot read the message: the file has shrunk\n");
   CHECK_FALSE(r.seen.body.empty());  // part of it went out
   CHECK(r.seen.body.size() < content.size());
