@@ -4,6 +4,8 @@
 // them are in tls_test.cc.
 #include "lib/tls/session_cache.h"
 
+#include "lib/admin/tlscache_note.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -288,4 +290,30 @@ TEST_CASE("session cache: the directory beside queue/lock", "[session_cache]") {
   CHECK(session_cache_dir_for("/var/qmail/control/") == "/var/qmail/queue/tlscache");
   CHECK(session_file_name("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2 B.1
+}
+
+// qmail-routes check (SPEC §11, §15): the cache directory is a note only.
+TEST_CASE("check: notes on queue/tlscache", "[session_cache][admin]") {
+  CacheDir root;  // stands for $QMAIL_ROOT
+  const std::string control = (root.path / "control").string();
+  const std::string cache = (root.path / "queue" / "tlscache").string();
+  Account me{"me", getuid(), getgid(), "mine", {getgid()}};
+  Account other{"qmailr", getuid() + 1, getgid(), "qmail", {getgid()}};
+  auto note = tlscache_note(control, &me);
+  REQUIRE(note);
+  CHECK(note->rfind("queue/tlscache: note: " + cache + ": No such file or directory", 0) == 0);
+  CHECK(note->find("install -d -m 0700 -o me -g mine " + cache) != std::string::npos);
+  fs::create_directories(cache);
+  REQUIRE(chmod(cache.c_str(), 0700) == 0);
+  CHECK_FALSE(tlscache_note(control, &me));
+  CHECK_FALSE(tlscache_note(control, nullptr));  // no such user: the mode only
+  note = tlscache_note(control, &other);
+  REQUIRE(note);
+  CHECK(note->find("is not owned by qmailr, so qmail-remote does not use it") != std::string::npos);
+  CHECK(note->find("fix: chown qmailr:qmail " + cache + " && chmod 0700 " + cache) !=
+        std::string::npos);
+  REQUIRE(chmod(cache.c_str(), 0775) == 0);
+  note = tlscache_note(control, &me);
+  REQUIRE(note);
+  CHECK(note->find(" is writable by others, so qmail-remote does not use it") != std::string::npos);
 }
