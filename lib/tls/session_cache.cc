@@ -139,17 +139,68 @@ std::string session_file_name(const std::string& key) {
   return name;
 }
 
-std::string encode_session_file(const std::string& key, SSL_SESSION* session, time_t expires) {
+namespace {
+
+// One DER length at `pos` (definite form, at most 4 length bytes); advances
+// pos past it. false when malformed or beyond `der`.
+bool der_length(std::string_view der, size_t& pos, size_t* len) {
+  if (pos >= der.size()) return false;
+  const auto first = static_cast<unsigned char>(der[pos++]);
+  if (first < 0x80) {
+    *len = first;
+  } else {
+    const size_t bytes = first & 0x7f;
+    if (bytes == 0 || bytes > 4 || der.size() - pos < bytes) return false;
+    *len = 0;
+    for (size_t i = 0; i < bytes; ++i) *len = (*len << 8) | static_cast<unsigned char>(der[pos++]);
+  }
+  return *len <= der.size() - pos;
+}
+
+std::string der_header(unsigned char tag, size_t len) {
+  std::string h(1, char(tag));
+  if (len < 0x80) return h + char(len);
+  std::string bytes;
+  for (; len > 0; len >>= 8) bytes.insert(bytes.begin(), char(len & 0xff));
+  return h + char(0x80 | bytes.size()) + bytes;
+}
+
+}  // namespace
+
+std::string strip_peer_certificate(std::string_view der) {
+  constexpr unsigned char kSequence = 0x30, kPeer = 0xa3;  // [3] EXPLICIT, constructed
+  size_t pos = 1, len = 0;
+  if (der.empty() || static_cast<unsigned char>(der[0]) != kSequence ||
+      !der_length(der, pos, &len) || pos + len != der.size())
+    return "";
+  std::string body;
+  while (pos < der.size()) {
+    const size_t start = pos++;
+    size_t n = 0;
+    // Single-byte tags only: SSL_SESSION_ASN1's are all below 31.
+    if ((static_cast<unsigned char>(der[start]) & 0x1f) == 0x1f || !der_length(der, pos, &n))
+      return "";
+    pos += n;
+    if (static_cast<unsigned char>(der[start]) != kPeer)
+      body.append(der.substr(start, pos - start));
+  }
+  return der_header(kSequence, body.size()) + body;
+}
+
+std::string encode_session_file(const std::string& key, SSL_SESSION* session, time_t expires,
+                                bool keep_peer) {
   if (key.find('\n') != std::string::npos) return "";
   int n = i2d_SSL_SESSION(session, nullptr);
-  if (n <= 0 || size_t(n) > kSessionMaxBytes) return "";
+  if (n <= 0) return "";
   std::string der(size_t(n), '\0');
   auto* p = reinterpret_cast<unsigned char*>(der.data());
   if (i2d_SSL_SESSION(session, &p) != n) return "";
+  if (!keep_peer) der = strip_peer_certificate(der);
+  if (der.empty() || der.size() > kSessionMaxBytes) return "";
   std::string out(kMagic);
   out += "key " + key + "\n";
   out += "expires " + std::to_string(uint64_t(expires)) + "\n";
-  out += "der " + std::to_string(n) + "\n";
+  out += "der " + std::to_string(der.size()) + "\n";
   out += der;
   return out;
 }
@@ -222,8 +273,8 @@ SslSessionPtr SessionCache::load(const std::string& key, time_t now, std::string
   return decode_session_file(bytes, key, now, why);
 }
 
-bool SessionCache::store(const std::string& key, SSL_SESSION* session, time_t now,
-                         std::string* why) const {
+bool SessionCache::store(const std::string& key, SSL_SESSION* session, time_t now, std::string* why,
+                         bool keep_peer) const {
   if (SSL_SESSION_is_resumable(session) != 1) {
     say(why, "not resumable");
     return false;
@@ -233,7 +284,7 @@ bool SessionCache::store(const std::string& key, SSL_SESSION* session, time_t no
     say(why, "expired");
     return false;
   }
-  std::string bytes = encode_session_file(key, session, expires);
+  std::string bytes = encode_session_file(key, session, expires, keep_peer);
   std::string name = session_file_name(key);
   if (bytes.empty() || name.empty()) {
     say(why, "cannot encode");

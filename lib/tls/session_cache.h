@@ -65,8 +65,10 @@ class SessionCache {
 
   // Stores `session` under `key` (replacing what was there), if it is
   // resumable and not expired at `now`. false with `why` when not stored.
-  bool store(const std::string& key, SSL_SESSION* session, time_t now,
-             std::string* why = nullptr) const;
+  // `keep_peer` false: without the server's certificate (see
+  // strip_peer_certificate), for policies that never look at it.
+  bool store(const std::string& key, SSL_SESSION* session, time_t now, std::string* why = nullptr,
+             bool keep_peer = true) const;
 
   // Drops the entry of `key` (a session that failed the policy on resume).
   void remove(const std::string& key) const;
@@ -90,7 +92,16 @@ class SessionCache {
 // The file bytes for a session (exposed for the unit tests, which build
 // corrupt and foreign variants of it). Empty when the session cannot be
 // encoded or is larger than kSessionMaxBytes.
-std::string encode_session_file(const std::string& key, SSL_SESSION* session, time_t expires);
+std::string encode_session_file(const std::string& key, SSL_SESSION* session, time_t expires,
+                                bool keep_peer = true);
+
+// The DER of an SSL_SESSION (i2d_SSL_SESSION) without its `peer` field
+// (OpenSSL's SSL_SESSION_ASN1: [3] EXPLICIT Certificate), or empty when
+// `der` is not a SEQUENCE of well-formed elements. Decoding the server's
+// certificate is half of a resumed delivery's TLS work (the first public
+// key decode sets up OpenSSL's decoders); `may` and `encrypt` never look
+// at it, and OpenSSL resumes a session without it.
+std::string strip_peer_certificate(std::string_view der);
 
 // The session in `bytes` when they are a whole, well-formed entry for `key`
 // that has not expired at `now`; else null and `why`.

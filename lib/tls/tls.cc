@@ -19,15 +19,22 @@
 
 namespace qr {
 
-// Where one connection's sessions go (SPEC §15). A session that arrives
-// before the handshake is known to have met the policy (TLS 1.2's, inside
-// SSL_connect) waits in `pending`; after that, each one (TLS 1.3 tickets,
-// read with the replies) is stored as it comes.
+// Where one connection's sessions go (SPEC §15). The newest session the
+// server gave (TLS 1.2's inside SSL_connect, TLS 1.3 tickets with the
+// replies read later; OpenSSL's server sends two) waits in `latest`, and is
+// written once, when the stream ends, and only if the handshake met the
+// policy: one file write per delivery, not one per ticket.
 struct SessionSlot {
   SessionCache cache;
   std::string key;
   bool policy_met = false;
-  SslSessionPtr pending;
+  bool keep_peer = true;  // false: may/encrypt, which never look at it
+  SslSessionPtr latest;
+
+  void flush() {
+    if (policy_met && latest) cache.store(key, latest.get(), time(nullptr), nullptr, keep_peer);
+    latest.reset();
+  }
 };
 
 void SessionSlotDeleter::operator()(SessionSlot* p) const {
@@ -105,12 +112,8 @@ int slot_index() {
 int new_session(SSL* ssl, SSL_SESSION* session) {
   auto* slot = static_cast<SessionSlot*>(SSL_get_ex_data(ssl, slot_index()));
   if (slot == nullptr) return 0;
-  if (!slot->policy_met) {
-    slot->pending.reset(session);
-    return 1;
-  }
-  slot->cache.store(slot->key, session, time(nullptr));
-  return 0;
+  slot->latest.reset(session);
+  return 1;
 }
 
 // The cache key: the server's address and port (from the socket itself),
@@ -292,8 +295,12 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   // and only then. Any problem with it is a full handshake.
   SessionSlotPtr slot;
   if (!options.cache_dir.empty()) {
+    // The certificate is kept for every policy that may look at it on
+    // resumption (verify, DANE, MTA-STS); may and encrypt never do.
+    const bool unchecked =
+        !options.verify && (options.policy_id == "may" || options.policy_id == "encrypt");
     slot.reset(new SessionSlot{SessionCache(options.cache_dir), session_key(fd, options, host),
-                               false, nullptr});
+                               false, !unchecked, nullptr});
     SslSessionPtr cached = slot->cache.load(slot->key, time(nullptr));
     if (cached && (!options.verify || session_still_verified(cached.get(), host, literal))) {
       SSL_set_session(ssl.get(), cached.get());
@@ -318,15 +325,9 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     if (slot) slot->cache.remove(slot->key);
     return Error{"certificate verify failed: resumed session not verified"};
   }
-  if (slot) {
-    // Every check of the policy is behind us: from here on, sessions are
-    // stored (the TLS 1.2 one that came with the handshake at once).
-    slot->policy_met = true;
-    if (slot->pending) {
-      slot->cache.store(slot->key, slot->pending.get(), time(nullptr));
-      slot->pending.reset();
-    }
-  }
+  // Every check of the policy is behind us: the sessions of this
+  // connection may be kept (when the stream ends).
+  if (slot) slot->policy_met = true;
   return std::make_unique<TlsStream>(std::move(ssl), fd, std::move(slot));
 }
 
@@ -334,6 +335,7 @@ TlsStream::~TlsStream() {
   // One non-blocking attempt; errors do not matter any more.
   if (!broken_) SSL_shutdown(ssl_.get());
   ERR_clear_error();
+  if (slot_) slot_->flush();
 }
 
 Result<size_t> TlsStream::read_some(char* buf, size_t n, unsigned timeout_s) {

@@ -317,3 +317,69 @@ TEST_CASE("check: notes on queue/tlscache", "[session_cache][admin]") {
   REQUIRE(note);
   CHECK(note->find(" is writable by others, so qmail-remote does not use it") != std::string::npos);
 }
+
+TEST_CASE("session file: the peer certificate can be left out", "[session_cache]") {
+  // A session with a peer certificate, from a real encoding: d2i of a DER
+  // that has [3] gives a session whose SSL_SESSION_get0_peer is set.
+  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  REQUIRE(key);
+  X509Ptr cert(X509_new());
+  REQUIRE(cert);
+  X509_set_version(cert.get(), 2);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
+  auto s = make_session(kNow, 7200);
+  // No setter for the peer: splice [3] EXPLICIT cert into the DER by hand.
+  std::string der(size_t(i2d_SSL_SESSION(s.get(), nullptr)), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_SSL_SESSION(s.get(), &p);
+  std::string c(size_t(i2d_X509(cert.get(), nullptr)), '\0');
+  auto* q = reinterpret_cast<unsigned char*>(c.data());
+  i2d_X509(cert.get(), &q);
+  REQUIRE(c.size() < 0x10000);
+  const auto long_len = [](size_t n) {
+    return std::string{char(0x82), char(n >> 8), char(n & 0xff)};
+  };
+  // The fields must stay in order: [3] goes right after [2] (the timeout).
+  size_t hdr = (static_cast<unsigned char>(der[1]) & 0x80) ? 2 + (der[1] & 0x7f) : 2;
+  std::string body = der.substr(hdr);
+  size_t at = body.find(char(0xa2));  // [2] timeout, short form
+  REQUIRE(at != std::string::npos);
+  at += 2 + static_cast<unsigned char>(body[at + 1]);
+  std::string peer = std::string(1, char(0xa3)) + long_len(c.size()) + c;
+  body.insert(at, peer);
+  std::string with = std::string(1, char(0x30)) + long_len(body.size()) + body;
+  const auto* w = reinterpret_cast<const unsigned char*>(with.data());
+  SslSessionPtr withpeer(d2i_SSL_SESSION(nullptr, &w, long(with.size())));
+  REQUIRE(withpeer);
+  REQUIRE(SSL_SESSION_get0_peer(withpeer.get()) != nullptr);
+
+  const std::string stripped = strip_peer_certificate(with);
+  REQUIRE(!stripped.empty());
+  CHECK(stripped.find(c) == std::string::npos);  // the certificate is gone
+  CHECK(stripped.size() < with.size() - c.size());
+  const auto* r = reinterpret_cast<const unsigned char*>(stripped.data());
+  SslSessionPtr back(d2i_SSL_SESSION(nullptr, &r, long(stripped.size())));
+  REQUIRE(back);
+  CHECK(SSL_SESSION_get0_peer(back.get()) == nullptr);
+  CHECK(master_key(back.get()) == master_key(s.get()));
+
+  // Through the file: kept or left out as asked.
+  std::string why;
+  auto kept =
+      decode_session_file(encode_session_file(kKey, withpeer.get(), kNow + 60), kKey, kNow, &why);
+  REQUIRE(kept);
+  CHECK(SSL_SESSION_get0_peer(kept.get()) != nullptr);
+  auto left = decode_session_file(encode_session_file(kKey, withpeer.get(), kNow + 60, false), kKey,
+                                  kNow, &why);
+  REQUIRE(left);
+  CHECK(SSL_SESSION_get0_peer(left.get()) == nullptr);
+
+  // Not a SEQUENCE, a cut element, a length beyond the end: refused.
+  for (const std::string& bad : {std::string(), std::string("\x31\x00", 2), with.substr(0, 40),
+                                 std::string("\x30\x03\x02\x05\x00", 5)}) {
+    CHECK(strip_peer_certificate(bad).empty());
+  }
+}
