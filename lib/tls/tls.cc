@@ -294,6 +294,7 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   // SPEC §15: the cache is read here, when a handshake is about to start,
   // and only then. Any problem with it is a full handshake.
   SessionSlotPtr slot;
+  bool offered = false;
   if (!options.cache_dir.empty()) {
     // The certificate is kept for every policy that may look at it on
     // resumption (verify, DANE, MTA-STS); may and encrypt never do.
@@ -303,7 +304,7 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
                                false, !unchecked, nullptr});
     SslSessionPtr cached = slot->cache.load(slot->key, time(nullptr));
     if (cached && (!options.verify || session_still_verified(cached.get(), host, literal))) {
-      SSL_set_session(ssl.get(), cached.get());
+      offered = SSL_set_session(ssl.get(), cached.get()) == 1;
     }
     SSL_set_ex_data(ssl.get(), slot_index(), slot.get());
   }
@@ -314,7 +315,13 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     int r = SSL_connect(ssl.get());
     if (r == 1) break;
     short events = wanted_events(SSL_get_error(ssl.get(), r));
-    if (events == 0) return Error{handshake_error(ssl.get(), r, options, host)};
+    if (events == 0) {
+      // A server that chokes on the session we offered must not fail every
+      // delivery until the entry expires: drop it, so the retry (the next
+      // pair, or qmail's next try) makes a full handshake.
+      if (offered) slot->cache.remove(slot->key);
+      return Error{handshake_error(ssl.get(), r, options, host)};
+    }
     auto waited = wait_fd_until(fd, events, deadline, timeout_s);
     if (!waited) return Error{"TLS handshake " + waited.error()};
   }

@@ -543,6 +543,32 @@ TEST_CASE("TLS sessions: stored, resumed, kept apart per policy", "[tls][session
     CHECK(entries() == 1);
     CHECK(connect(verify));
   }
+  SECTION("a server that fails on the offered session: entry dropped, then full") {
+    CHECK_FALSE(connect(may));
+    REQUIRE(entries() == 1);
+    // Refuses every ClientHello that offers a session (pre_shared_key, 41).
+    SSL_CTX_set_client_hello_cb(
+        server_ctx.get(),
+        [](SSL* s, int* alert, void*) {
+          int* ext = nullptr;
+          size_t n = 0;
+          bool psk = false;
+          if (SSL_client_hello_get1_extensions_present(s, &ext, &n) == 1) {
+            for (size_t i = 0; i < n; ++i) psk = psk || ext[i] == 41;
+            OPENSSL_free(ext);
+          }
+          *alert = SSL_AD_HANDSHAKE_FAILURE;
+          return psk ? SSL_CLIENT_HELLO_ERROR : SSL_CLIENT_HELLO_SUCCESS;
+        },
+        nullptr);
+    {
+      TestServer server(pki, echo_session, server_ctx.get());
+      CHECK_FALSE(tls_handshake(server.fd(), may, 5).ok());
+    }
+    CHECK(entries() == 0);
+    CHECK_FALSE(connect(may));  // full handshake, and a new entry
+    CHECK(entries() == 1);
+  }
   SECTION("a failed verification stores nothing") {
     TlsOptions wrong = verify;
     wrong.host = "mx2.test";
