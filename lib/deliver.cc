@@ -11,6 +11,7 @@
 #include "lib/route/tls_policy.h"
 #include "lib/smtp/address.h"
 #include "lib/smtp/message.h"
+#include "lib/tls/session_cache.h"
 
 namespace qr {
 namespace {
@@ -188,6 +189,7 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;
   s.ciphers = control_.tls.ciphers;
+  s.tls_cache_dir = session_cache_dir_for(control_dir());  // SPEC §15
   return s;
 }
 

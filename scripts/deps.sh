@@ -10,9 +10,10 @@ set -e
 # own network namespace and stops qmail's daemons by PID. nsd and ldnsutils
 # (ldns-keygen, ldns-signzone): the DANE tests serve zones signed at test
 # time (SPEC §13); dns-root-data: the default trust anchor. nginx-light: the
-# MTA-STS policy server of the tests (SPEC §14).
+# MTA-STS policy server of the tests (SPEC §14). strace: t_tlscache.sh
+# shows that a plaintext delivery touches no TLS session cache (SPEC §15).
 PKGS="g++ make libssl-dev libldns-dev libfmt-dev catch2 exim4-daemon-heavy unbound openssl msmtp
-python3 clang libclang-rt-14-dev time gcc iproute2 procps nsd ldnsutils dns-root-data nginx-light"
+python3 clang libclang-rt-14-dev time gcc iproute2 procps nsd ldnsutils dns-root-data nginx-light strace"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

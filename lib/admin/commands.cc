@@ -12,6 +12,7 @@
 #include "lib/admin/permissions.h"
 #include "lib/admin/tcpto.h"
 #include "lib/admin/tls_notes.h"
+#include "lib/admin/tlscache_note.h"
 #include "lib/control/control.h"
 #include "lib/net/tcpto.h"
 #include "lib/text.h"
@@ -68,6 +69,7 @@ Output check(const std::vector<std::string>& args, const std::string& dir) {
   // status stays that of the problems.
   if (auto control = load_control(dir))
     for (const std::string& n : tls_policy_notes(*control)) o.err += n + "\n";
+  if (auto n = tlscache_note(dir, account ? &*account : nullptr)) o.err += *n + "\n";
   return o;
 }
 

@@ -17,6 +17,10 @@ TlsOptions tls_options(const SessionSettings& s) {
   o.host = s.tls_name.empty() ? s.peer : s.tls_name;
   o.client_cert = s.client_cert;
   o.ciphers = s.ciphers;
+  // SPEC §15: sessions are kept per policy (the CA source and the name are
+  // in the key through the fields above).
+  o.cache_dir = s.tls_cache_dir;
+  o.policy_id = tls_policy_name(s.tls);
   return o;
 }
 
@@ -30,6 +34,7 @@ Result<std::string> start_tls(Connection& conn, const SessionSettings& s) {
   auto tls = tls_handshake(conn.fd(), tls_options(s), conn.timeout());
   if (!tls) return tls.failure();
   std::string used = (*tls)->version() + ":" + (*tls)->cipher();
+  if ((*tls)->resumed()) used += ":resumed";  // SPEC §10, §15
   conn.set_stream(std::move(*tls));
   return used;
 }

@@ -32,6 +32,7 @@ struct SessionSettings {
   std::string ca_file;         // control/tlshosts/<FQDN>.pem when present
   std::string client_cert;     // control/clientcert.pem when present
   std::string ciphers;         // control/tlsclientciphers
+  std::string tls_cache_dir;   // $QMAIL_ROOT/queue/tlscache (SPEC §15); empty: none
   std::string user, pass;      // AUTH credentials; empty user: no AUTH
   bool auth_cleartext = false;
   // Where each AUTH line sent is remembered, so that no report carries it

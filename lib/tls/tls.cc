@@ -1,5 +1,6 @@
 #include "lib/tls/tls.h"
 
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -14,8 +15,31 @@
 #include <vector>
 
 #include "lib/net/address.h"
+#include "lib/tls/session_cache.h"
 
 namespace qr {
+
+// Where one connection's sessions go (SPEC §15). The newest session the
+// server gave (TLS 1.2's inside SSL_connect, TLS 1.3 tickets with the
+// replies read later; OpenSSL's server sends two) waits in `latest`, and is
+// written once, when the stream ends, and only if the handshake met the
+// policy: one file write per delivery, not one per ticket.
+struct SessionSlot {
+  SessionCache cache;
+  std::string key;
+  bool policy_met = false;
+  bool keep_peer = true;  // false: may/encrypt, which never look at it
+  SslSessionPtr latest;
+
+  void flush() {
+    if (policy_met && latest) cache.store(key, latest.get(), time(nullptr), nullptr, keep_peer);
+    latest.reset();
+  }
+};
+
+void SessionSlotDeleter::operator()(SessionSlot* p) const {
+  delete p;
+}
 
 namespace {
 
@@ -79,6 +103,50 @@ const BIO_METHOD* nosignal_socket_method() {
   return method;
 }
 
+int slot_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// SSL_CTX_sess_set_new_cb: 1 keeps OpenSSL's reference, 0 gives it back.
+int new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* slot = static_cast<SessionSlot*>(SSL_get_ex_data(ssl, slot_index()));
+  if (slot == nullptr) return 0;
+  slot->latest.reset(session);
+  return 1;
+}
+
+// The cache key: the server's address and port (from the socket itself),
+// the name sent and checked, and everything that decides how strictly the
+// handshake was checked (SPEC §15). "local" for a socketpair (unit tests).
+std::string session_key(int fd, const TlsOptions& o, const std::string& host) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  std::string peer = "local";
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if (::getpeername(fd, sa, &len) == 0 && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+    uint16_t port = ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(sa)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(sa)->sin6_port;
+    peer = format_endpoint(IpAddr::from_sockaddr(sa), ntohs(port));
+  }
+  return "peer=" + peer + " name=" + host + " verify=" + (o.verify ? "yes" : "no") +
+         " ca=" + o.ca_file + " cert=" + o.client_cert + " ciphers=" + o.ciphers +
+         " policy=" + o.policy_id;
+}
+
+// With verify, a stored session is offered only while its certificate
+// still holds for `host`: named by it, and not expired since. (OpenSSL does
+// not check a resumed session's certificate again; the chain was checked
+// when the session was made, under the CA source that is in the key.)
+bool session_still_verified(SSL_SESSION* s, const std::string& host, bool literal) {
+  X509* cert = SSL_SESSION_get0_peer(s);
+  if (cert == nullptr || X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) return false;
+  if (literal) return X509_check_ip_asc(cert, host.c_str(), 0) == 1;
+  return X509_check_host(cert, host.data(), host.size(),
+                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+                         nullptr) == 1;
+}
+
 // Builds a client context for one set of options.
 Result<SslCtxPtr> make_context(const TlsOptions& o) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
@@ -87,6 +155,11 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
   // ordinary end of stream, not an attack (see tls.h).
   SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // SPEC §15: sessions go to the on-disk cache through new_session (per
+  // SSL, when it has a slot), never to OpenSSL's in-memory one.
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), new_session);
   if (o.verify) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
@@ -218,23 +291,58 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     if (ok != 1) return Error{"cannot check TLS name " + host + ": " + openssl_reason("invalid")};
   }
 
+  // SPEC §15: the cache is read here, when a handshake is about to start,
+  // and only then. Any problem with it is a full handshake.
+  SessionSlotPtr slot;
+  bool offered = false;
+  if (!options.cache_dir.empty()) {
+    // The certificate is kept for every policy that may look at it on
+    // resumption (verify, DANE, MTA-STS); may and encrypt never do.
+    const bool unchecked =
+        !options.verify && (options.policy_id == "may" || options.policy_id == "encrypt");
+    slot.reset(new SessionSlot{SessionCache(options.cache_dir), session_key(fd, options, host),
+                               false, !unchecked, nullptr});
+    SslSessionPtr cached = slot->cache.load(slot->key, time(nullptr));
+    if (cached && (!options.verify || session_still_verified(cached.get(), host, literal))) {
+      offered = SSL_set_session(ssl.get(), cached.get()) == 1;
+    }
+    SSL_set_ex_data(ssl.get(), slot_index(), slot.get());
+  }
+
   for (;;) {
     ERR_clear_error();
     errno = 0;
     int r = SSL_connect(ssl.get());
     if (r == 1) break;
     short events = wanted_events(SSL_get_error(ssl.get(), r));
-    if (events == 0) return Error{handshake_error(ssl.get(), r, options, host)};
+    if (events == 0) {
+      // A server that chokes on the session we offered must not fail every
+      // delivery until the entry expires: drop it, so the retry (the next
+      // pair, or qmail's next try) makes a full handshake.
+      if (offered) slot->cache.remove(slot->key);
+      return Error{handshake_error(ssl.get(), r, options, host)};
+    }
     auto waited = wait_fd_until(fd, events, deadline, timeout_s);
     if (!waited) return Error{"TLS handshake " + waited.error()};
   }
-  return std::make_unique<TlsStream>(std::move(ssl), fd);
+  // A resumed session carries the verify result it was made with
+  // (SSL_get_verify_result); it was stored only after a handshake that
+  // passed, so this holds unless the entry is not what we wrote.
+  if (options.verify && SSL_get_verify_result(ssl.get()) != X509_V_OK) {
+    if (slot) slot->cache.remove(slot->key);
+    return Error{"certificate verify failed: resumed session not verified"};
+  }
+  // Every check of the policy is behind us: the sessions of this
+  // connection may be kept (when the stream ends).
+  if (slot) slot->policy_met = true;
+  return std::make_unique<TlsStream>(std::move(ssl), fd, std::move(slot));
 }
 
 TlsStream::~TlsStream() {
   // One non-blocking attempt; errors do not matter any more.
   if (!broken_) SSL_shutdown(ssl_.get());
   ERR_clear_error();
+  if (slot_) slot_->flush();
 }
 
 Result<size_t> TlsStream::read_some(char* buf, size_t n, unsigned timeout_s) {
@@ -301,6 +409,10 @@ bool TlsStream::data_waiting() {
 
 std::string TlsStream::version() const {
   return SSL_get_version(ssl_.get());
+}
+
+bool TlsStream::resumed() const {
+  return SSL_session_reused(ssl_.get()) == 1;
 }
 
 std::string TlsStream::cipher() const {

@@ -54,6 +54,16 @@ struct TlsOptions {
   // names TLS 1.2 ciphers. Empty: OpenSSL's default list. A list that
   // matches no cipher is an error for every handshake (a Z, not plaintext).
   std::string ciphers;
+  // The session cache directory ($QMAIL_ROOT/queue/tlscache, SPEC §15).
+  // Empty: no session is offered or kept. Nothing in it is read before the
+  // handshake starts.
+  std::string cache_dir;
+  // What else the session must have been checked against, beyond the
+  // fields above (which are part of the cache key already): the policy's
+  // name, and for DANE the TLSA RRset the chain was matched with. Part of
+  // the cache key, so a session made under one policy is never offered
+  // under another (SPEC §15). Must not contain a newline.
+  std::string policy_id;
 };
 
 // Protocol floor (decided here, SPEC §8): with verify, TLS 1.2 and the
@@ -66,9 +76,18 @@ struct TlsOptions {
 
 // An established TLS session over a socket it does not own (the Connection
 // owns the fd and must outlive this stream).
+struct SessionSlot;  // tls.cc: where this connection's new sessions go
+struct SessionSlotDeleter {
+  void operator()(SessionSlot* p) const;
+};
+using SessionSlotPtr = std::unique_ptr<SessionSlot, SessionSlotDeleter>;
+
 class TlsStream : public Stream {
  public:
-  TlsStream(SslPtr ssl, int fd) : ssl_(std::move(ssl)), fd_(fd) {}
+  // `slot` (may be null) receives the TLS 1.3 tickets that arrive with
+  // later reads; it must outlive the SSL, hence is owned here.
+  TlsStream(SslPtr ssl, int fd, SessionSlotPtr slot = nullptr)
+      : slot_(std::move(slot)), ssl_(std::move(ssl)), fd_(fd) {}
   // Sends close_notify if the session is healthy; does not wait for the
   // peer's (the QUIT reply is not awaited either, SPEC §7).
   ~TlsStream() override;
@@ -87,8 +106,10 @@ class TlsStream : public Stream {
 
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
+  bool resumed() const;         // a cached session was resumed (SPEC §15)
 
  private:
+  SessionSlotPtr slot_;  // declared first: destroyed after the SSL
   SslPtr ssl_;
   int fd_;
   bool broken_ = false;  // a fatal error was seen: no close_notify

@@ -15,7 +15,9 @@
 # greeting=220|421|554, ehlo=ok|reject, chunking=on|off, smtputf8=on|off,
 # hostname=NAME, delay_STAGE=SECONDS (connect helo mail rcpt predata data),
 # accept_max=N (smtp_accept_max), backlog=N (smtp_connect_backlog),
-# deferflag=on (451 to every RCPT while the file exim_deferflag NAME exists).
+# deferflag=on (451 to every RCPT while the file exim_deferflag NAME exists),
+# resume=on (tls_resumption_hosts = *: TLS session tickets, which Exim 4.96
+# does not issue by default; its log marks a resumed session X=...*).
 #
 # Every server applies the same fixed rules: recipients whose local part
 # starts with reject550 / defer451 / full552 get that code at RCPT,
@@ -131,7 +133,7 @@ exim_start() {
   fi
   local tls=off cert=mx1.test tlsport="" auth=off pipelining=on size=0
   local greeting=220 ehlo=ok chunking=on smtputf8=on hostname=mx1.test
-  local accept_max=100 backlog=20 deferflag=off
+  local accept_max=100 backlog=20 deferflag=off resume=off
   local -A delay=([connect]=0 [helo]=0 [mail]=0 [rcpt]=0 [predata]=0 [data]=0)
   local opt key val
   for opt in "$@"; do
@@ -151,6 +153,7 @@ exim_start() {
       accept_max) accept_max=$val ;;
       backlog) backlog=$val ;;
       deferflag) deferflag=$val ;;
+      resume) resume=$val ;;
       delay_*)
         if [[ -z ${delay[${key#delay_}]+x} ]]; then
           echo "exim_start: unknown delay stage: $opt" >&2
@@ -349,7 +352,7 @@ log_file_path = $dir/log/%slog
 log_selector = +incoming_interface +incoming_port +received_recipients \\
   +smtp_connection +smtp_protocol_error +smtp_syntax_error +tls_cipher \\
   +tls_sni +tls_peerdn +pipelining +smtp_no_mail +connection_reject \\
-  +millisec +sender_on_delivery
+  +millisec +sender_on_delivery +tls_resumption
 # No DNS, no ident: loopback only, and nothing to slow a test down.
 host_lookup =
 rfc1413_hosts =
@@ -488,6 +491,7 @@ _exim_tls_lines() {
   [[ -n $prefix ]] || return 0
   printf 'tls_certificate = %s.crt\ntls_privatekey = %s.key\n' "$prefix" "$prefix"
   [[ -n $tlsport ]] && printf 'tls_on_connect_ports = %s\n' "$tlsport"
+  [[ $resume == on ]] && printf 'tls_resumption_hosts = *\n'
   return 0
 }
 

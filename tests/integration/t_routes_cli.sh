@@ -173,6 +173,8 @@ fi
 # passwords, and git keeps it 0644, which check rightly refuses.
 SAMPLES=$ROOT/samples
 mkdir "$SAMPLES" && cp -r "$REPO/control-samples" "$SAMPLES/control"
+# INSTALL.md §3: the TLS session cache (else check adds a note about it).
+install -d -m 0700 -o qmailr -g qmail "$SAMPLES/queue/tlscache"
 OUT=$(QMAIL_ROOT=$SAMPLES "$BIN" check)
 [[ $OUT == "control/routes: holds a password or key and every user can read it (0644 "* ]] &&
   ok "control-samples/routes as git keeps it (0644): check says it holds passwords" ||
@@ -269,6 +271,18 @@ expect "check --as nobody: the fix gives nobody's group" \
   "control/routes: nobody cannot read it (0600 root:root): chgrp $nogroup $R && chmod 0640 $R" "$OUT"
 fix=$(QMAIL_ROOT=$WHO "$BIN" check | sed 's/^.*): //')
 eval "$fix"
+# SPEC §15: no queue/tlscache is a note (not a problem), with the command
+# that makes it; one that qmailr does not own is noted too.
+ERR=$(QMAIL_ROOT=$WHO "$BIN" check 2>&1 >/dev/null)
+expect "no queue/tlscache: a note with the command that makes it" \
+  "queue/tlscache: note: $WHO/queue/tlscache: No such file or directory: TLS sessions are not kept, so every STARTTLS delivery makes a full handshake (SPEC §15); to keep them: install -d -m 0700 -o qmailr -g qmail $WHO/queue/tlscache" \
+  "$ERR"
+mkdir -p -m 0755 "$WHO/queue/tlscache"
+ERR=$(QMAIL_ROOT=$WHO "$BIN" check 2>&1 >/dev/null)
+[[ $ERR == "queue/tlscache: note: $WHO/queue/tlscache is not owned by qmailr, so qmail-remote does not use it"* ]] &&
+  ok "queue/tlscache owned by root: noted, not used" ||
+  not_ok "queue/tlscache owned by root: noted, not used" "$ERR"
+install -d -m 0700 -o qmailr -g qmail "$WHO/queue/tlscache"
 OUT=$(QMAIL_ROOT=$WHO "$BIN" check 2>&1)
 expect "after the printed fix, check is clean" "0:" "$?:$OUT"
 runuser -u qmailr -- cat "$R" >/dev/null 2>&1 && ok "and qmailr can read routes" ||

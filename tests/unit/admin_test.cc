@@ -36,12 +36,19 @@ namespace {
 // A scratch control directory, removed at the end of the test.
 class ControlDir {
  public:
+  // ROOT/control, with a usable ROOT/queue/tlscache beside it so that
+  // check has nothing to note about the session cache (SPEC §15).
   ControlDir() {
     std::string templ = (fs::temp_directory_path() / "admin_test-XXXXXX").string();
-    root_ = ::mkdtemp(templ.data());
+    base_ = ::mkdtemp(templ.data());
+    fs::permissions(base_, fs::perms(0755));  // as mkdtemp made the control dir before
+    root_ = base_ + "/control";
+    fs::create_directories(root_);
+    fs::create_directories(base_ + "/queue/tlscache");
+    fs::permissions(base_ + "/queue/tlscache", fs::perms::owner_all, fs::perm_options::replace);
     write("me", "mail.example.org\n");
   }
-  ~ControlDir() { fs::remove_all(root_); }
+  ~ControlDir() { fs::remove_all(base_); }
   ControlDir(const ControlDir&) = delete;
   ControlDir& operator=(const ControlDir&) = delete;
 
@@ -76,6 +83,7 @@ class ControlDir {
   }
 
  private:
+  std::string base_;
   std::string root_;
 };
 

@@ -481,3 +481,103 @@ TEST_CASE("TLS: data_waiting counts application data, not session tickets", "[tl
   REQUIRE(r.ok());
   CHECK(*r == 0);
 }
+
+// SPEC §15: sessions go to the cache directory once the handshake has met
+// the policy, and are resumed by the next handshake with the same key only.
+TEST_CASE("TLS sessions: stored, resumed, kept apart per policy", "[tls][session_cache]") {
+  Pki pki = make_pki("Test CA", "mx1.test");
+  TempDir cache;  // mkdtemp: mode 0700, ours
+  TempDir files;
+  SslCtxPtr server_ctx(SSL_CTX_new(TLS_server_method()));  // one ticket key for all
+  REQUIRE(server_ctx);
+  const auto entries = [&] {
+    return std::distance(std::filesystem::directory_iterator(cache.path),
+                         std::filesystem::directory_iterator());
+  };
+  // One connection; true when it resumed.
+  const auto connect = [&](const TlsOptions& o) {
+    TestServer server(pki, echo_session, server_ctx.get());
+    auto s = tls_handshake(server.fd(), o, 5);
+    REQUIRE(s.ok());
+    bool resumed = (*s)->resumed();
+    ehlo_exchange(**s);  // reads the TLS 1.3 tickets with the reply
+    return resumed;
+  };
+  TlsOptions may;
+  may.host = "mx1.test";
+  may.policy_id = "may";
+  may.cache_dir = cache.path.string();
+  TlsOptions verify = may;
+  verify.verify = true;
+  verify.policy_id = "verify";
+  verify.ca_file = files.pem("ca.pem", {pki.ca.get()});
+
+  SECTION("no cache directory: nothing kept") {
+    may.cache_dir.clear();
+    CHECK_FALSE(connect(may));
+    CHECK_FALSE(connect(may));
+    CHECK(entries() == 0);
+  }
+  SECTION("may, then may again: resumed") {
+    CHECK_FALSE(connect(may));
+    CHECK(entries() == 1);
+    CHECK(connect(may));
+    CHECK(connect(may));  // the ticket of a resumed session is kept too
+  }
+  SECTION("a may session is not offered to verify") {
+    CHECK_FALSE(connect(may));
+    CHECK_FALSE(connect(verify));
+    CHECK(entries() == 2);
+    CHECK(connect(verify));
+    CHECK(connect(may));
+  }
+  SECTION("another name, another key") {
+    CHECK_FALSE(connect(may));
+    TlsOptions other = may;
+    other.host = "mx2.test";
+    CHECK_FALSE(connect(other));
+  }
+  SECTION("TLS 1.2: the session of the handshake is stored after it") {
+    SSL_CTX_set_max_proto_version(server_ctx.get(), TLS1_2_VERSION);
+    CHECK_FALSE(connect(verify));
+    CHECK(entries() == 1);
+    CHECK(connect(verify));
+  }
+  SECTION("a server that fails on the offered session: entry dropped, then full") {
+    CHECK_FALSE(connect(may));
+    REQUIRE(entries() == 1);
+    // Refuses every ClientHello that offers a session (pre_shared_key, 41).
+    SSL_CTX_set_client_hello_cb(
+        server_ctx.get(),
+        [](SSL* s, int* alert, void*) {
+          int* ext = nullptr;
+          size_t n = 0;
+          bool psk = false;
+          if (SSL_client_hello_get1_extensions_present(s, &ext, &n) == 1) {
+            for (size_t i = 0; i < n; ++i) psk = psk || ext[i] == 41;
+            OPENSSL_free(ext);
+          }
+          *alert = SSL_AD_HANDSHAKE_FAILURE;
+          return psk ? SSL_CLIENT_HELLO_ERROR : SSL_CLIENT_HELLO_SUCCESS;
+        },
+        nullptr);
+    {
+      TestServer server(pki, echo_session, server_ctx.get());
+      CHECK_FALSE(tls_handshake(server.fd(), may, 5).ok());
+    }
+    CHECK(entries() == 0);
+    CHECK_FALSE(connect(may));  // full handshake, and a new entry
+    CHECK(entries() == 1);
+  }
+  SECTION("a failed verification stores nothing") {
+    TlsOptions wrong = verify;
+    wrong.host = "mx2.test";
+    TestServer server(pki, echo_session, server_ctx.get());
+    auto s = tls_handshake(server.fd(), wrong, 5);
+    REQUIRE_FALSE(s.ok());
+    SSL_CTX_set_max_proto_version(server_ctx.get(), TLS1_2_VERSION);
+    TestServer server12(pki, echo_session, server_ctx.get());
+    CHECK_FALSE(tls_handshake(server12.fd(), wrong, 5).ok());
+    CHECK(entries() == 0);
+  }
+}
