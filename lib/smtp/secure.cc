@@ -17,6 +17,11 @@ TlsOptions tls_options(const SessionSettings& s) {
   o.host = s.tls_name.empty() ? s.peer : s.tls_name;
   o.client_cert = s.client_cert;
   o.ciphers = s.ciphers;
+  if (s.tls == TlsPolicy::Dane && s.dane) {
+    o.dane = s.dane;
+    // RFC 7672 §8.1: SNI carries the TLSA base domain.
+    if (!s.dane->names.empty()) o.host = s.dane->names[0];
+  }
   return o;
 }
 

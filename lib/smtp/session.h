@@ -4,6 +4,7 @@
 // next (remote, local) pair or the run's outcome is final; it writes no report.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "lib/outcome.h"
 #include "lib/redact.h"
 #include "lib/smtp/message.h"
+#include "lib/tls/dane.h"
 #include "lib/tls/policy.h"
 
 namespace qr {
@@ -31,7 +33,10 @@ struct SessionSettings {
   std::string ca_file;         // control/tlshosts/<FQDN>.pem when present
   std::string client_cert;     // control/clientcert.pem when present
   std::string ciphers;         // control/tlsclientciphers
-  std::string user, pass;      // AUTH credentials; empty user: no AUTH
+  // tls=Dane: the host's validated TLSA records and names (SPEC §13); the
+  // walk sets it only with usable records, so TLS is then required.
+  std::optional<DaneOptions> dane;
+  std::string user, pass;  // AUTH credentials; empty user: no AUTH
   bool auth_cleartext = false;
   // Where each AUTH line sent is remembered, so that no report carries it
   // (SPEC §1). May be null (tests).
@@ -53,8 +58,9 @@ struct SessionOutcome {
   std::vector<RecipientResult> recipients;
 
   // For the report's route line (SPEC §10).
-  std::string tls;   // "TLSv1.3:TLS_AES_256_GCM_SHA384" or "none"
-  std::string auth;  // "PLAIN", ... or "none"
+  std::string tls;    // "TLSv1.3:TLS_AES_256_GCM_SHA384" or "none"
+  std::string auth;   // "PLAIN", ... or "none"
+  bool dane = false;  // the certificate was checked by DANE (SPEC §10 dane=ok)
 };
 
 SessionOutcome run_session(Connection& conn, const SessionSettings& settings, const Envelope& env,

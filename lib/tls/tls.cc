@@ -87,7 +87,13 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
   // ordinary end of stream, not an attack (see tls.h).
   SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (o.verify) {
+  if (o.dane) {
+    // SPEC §13: the TLSA records are the only trust; no CA store (PKIX
+    // usages are unusable for SMTP, RFC 7672 §3.1.3).
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (auto st = dane_context(ctx.get()); !st) return Error{st.error()};
+  } else if (o.verify) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (!o.ca_file.empty()) {
@@ -124,6 +130,7 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
 // re-reading CA files) for each attempt of the walk (SPEC §4).
 Result<SSL_CTX*> context_for(const TlsOptions& o) {
   struct Entry {
+    bool dane;
     bool verify;
     std::string ca_file, client_cert, ciphers;
     SslCtxPtr ctx;
@@ -134,26 +141,29 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
   static auto* mutex = new std::mutex;
   std::lock_guard lock(*mutex);
   for (auto& e : *cache) {
-    if (std::tie(e.verify, e.ca_file, e.client_cert, e.ciphers) ==
-        std::tie(o.verify, o.ca_file, o.client_cert, o.ciphers)) {
+    const bool dane = o.dane.has_value();
+    if (std::tie(e.dane, e.verify, e.ca_file, e.client_cert, e.ciphers) ==
+        std::tie(dane, o.verify, o.ca_file, o.client_cert, o.ciphers)) {
       return e.ctx.get();
     }
   }
   auto ctx = make_context(o);
   if (!ctx) return Error{ctx.error()};
-  cache->push_back({o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
+  cache->push_back(
+      {o.dane.has_value(), o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
   return cache->back().ctx.get();
 }
 
 // Why SSL_connect failed, in words for the report.
 std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::string& host) {
   int err = SSL_get_error(ssl, ret);
-  if (o.verify && err == SSL_ERROR_SSL) {
+  if ((o.verify || o.dane) && err == SSL_ERROR_SSL) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK) {
       ERR_clear_error();
-      std::string text =
-          std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+      std::string text = std::string(o.dane ? "DANE: certificate verify failed: "
+                                            : "certificate verify failed: ") +
+                         X509_verify_cert_error_string(v);
       if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         text += " (expected " + host + ")";
       }
@@ -202,7 +212,9 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   if (!host.empty() && !literal && SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1) {
     return Error{"cannot set TLS server name " + host + ": " + openssl_reason("invalid")};
   }
-  if (options.verify) {
+  if (options.dane) {
+    if (auto st = dane_setup(ssl.get(), *options.dane); !st) return Error{st.error()};
+  } else if (options.verify) {
     if (host.empty()) return Error{"TLS verification needs a host name"};
     int ok;
     if (literal) {
@@ -228,6 +240,10 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     auto waited = wait_fd_until(fd, events, deadline, timeout_s);
     if (!waited) return Error{"TLS handshake " + waited.error()};
   }
+  // SSL_VERIFY_PEER already failed the handshake on a mismatch; this says
+  // so again where it matters, so no later change can let one through.
+  if (options.dane && !dane_authenticated(ssl.get()))
+    return Error{"DANE: no TLSA record matched the certificate of " + host};
   return std::make_unique<TlsStream>(std::move(ssl), fd);
 }
 
@@ -301,6 +317,10 @@ bool TlsStream::data_waiting() {
 
 std::string TlsStream::version() const {
   return SSL_get_version(ssl_.get());
+}
+
+bool TlsStream::dane_authenticated() const {
+  return qr::dane_authenticated(ssl_.get());
 }
 
 std::string TlsStream::cipher() const {

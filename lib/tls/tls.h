@@ -11,10 +11,12 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lib/net/stream.h"
 #include "lib/result.h"
+#include "lib/tls/dane.h"
 
 namespace qr {
 
@@ -54,6 +56,10 @@ struct TlsOptions {
   // names TLS 1.2 ciphers. Empty: OpenSSL's default list. A list that
   // matches no cipher is an error for every handshake (a Z, not plaintext).
   std::string ciphers;
+  // DANE (SPEC §13, RFC 7672): when set, the certificate is accepted only
+  // when one of these TLSA records matches it; no CA store is loaded, and
+  // the protocol floor is TLS 1.2 as with verify. Unset: no DANE.
+  std::optional<DaneOptions> dane;
 };
 
 // Protocol floor (decided here, SPEC §8): with verify, TLS 1.2 and the
@@ -87,6 +93,8 @@ class TlsStream : public Stream {
 
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
+  // The peer's certificate was matched by a TLSA record (SPEC §10 dane=ok).
+  bool dane_authenticated() const;
 
  private:
   SslPtr ssl_;

@@ -1,0 +1,231 @@
+#!/bin/bash
+# DANE for MX deliveries, DNSSEC validated by qmail-remote itself (SPEC §13,
+# §8 `dane`, §10 `dane=ok`; RFC 7672).
+#
+# A signed test hierarchy is built here with ldns-keygen and ldns-signzone:
+# the zone dane.test. (NSEC), whose DS is the trust anchor
+# (control/dnssec-anchors), delegating to child zones: unsigned. (no DS),
+# expired. (signatures expired), badds. (a DS that matches no key of the
+# child) and n3. (NSEC3). One NSD (nsd.sh) serves them all on 127.0.75.1:53,
+# authoritatively: it sets no AD bit, so every "secure" below was decided by
+# qmail-remote's own validation from the anchor down. NSD, not Unbound in
+# front, because the DS queries at a child's apex must reach the parent zone,
+# which one NSD serving both does (RFC 4035 §3.1.4.1); a forwarder would add
+# nothing the client needs.
+#
+# The TLSA records name the certificates Exim gets from the test CA
+# (exim.sh): 3 1 1 (the server's key), 2 1 0 (the CA's key in full).
+set -u
+source "$(dirname "$0")/lib.sh"
+source "$IT_DIR/nsd.sh"
+ip_block 75
+
+NS=$(alloc_ip) E_OK=$(alloc_ip) E_BAD=$(alloc_ip) E_PLAIN=$(alloc_ip) E_TA=$(alloc_ip)
+Z=dane.test
+
+msg=$T_TMP/msg
+printf 'Subject: dane\nX-Test: t_dane\n\nhello over DANE\n' >"$msg"
+
+# --- certificates and their TLSA data --------------------------------------
+started=1
+exim_start t75ok "$E_OK" 25 tls=on cert=mx-ok.$Z || started=0
+exim_start t75bad "$E_BAD" 25 tls=on cert=mx-bad.$Z || started=0
+exim_start t75plain "$E_PLAIN" 25 tls=off || started=0
+exim_start t75ta "$E_TA" 25 tls=on cert=mx-ta.$Z || started=0
+
+# spki_sha256 CERT: the hex SHA-256 of the certificate's SubjectPublicKeyInfo.
+spki_sha256() {
+  openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+    sha256sum | cut -d' ' -f1
+}
+spki_hex() {
+  openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | od -An -v -tx1 |
+    tr -d ' \n'
+}
+OK_KEY=$(spki_sha256 "$(exim_cert mx-ok.$Z).crt")
+CA_SPKI=$(spki_hex "$TEST_CA")
+WRONG=$(printf 'not the key' | sha256sum | cut -d' ' -f1)
+
+# --- the zones ---------------------------------------------------------------
+zd=$T_TMP/zones
+mkdir -p "$zd"
+# shellcheck disable=SC2016 # $TTL is the zone file's, not the shell's
+soa() { printf '$TTL 300\n%s. IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n%s. IN NS ns.%s.\n' \
+  "$1" "$Z" "$Z" "$1" "$Z"; }
+# keygen ZONE: a key (KSK flags, used alone) in $zd; prints its base name.
+keygen() { (cd "$zd" && ldns-keygen -a ECDSAP256SHA256 -k "$1"); }
+
+{
+  soa "unsigned.$Z"
+  echo "unsigned.$Z. IN MX 10 mx.unsigned.$Z."
+  echo "mx.unsigned.$Z. IN A $E_OK"
+} >"$zd/unsigned.$Z"
+
+exp_key=$(keygen "expired.$Z")
+{
+  soa "expired.$Z"
+  echo "expired.$Z. IN MX 10 mx.expired.$Z."
+  echo "mx.expired.$Z. IN A $E_OK"
+  echo "_25._tcp.mx.expired.$Z. IN TLSA 3 1 1 $OK_KEY"
+} >"$zd/expired.$Z"
+
+badds_key=$(keygen "badds.$Z")
+other_key=$(keygen "badds.$Z") # its DS goes to the parent; it signs nothing
+{
+  soa "badds.$Z"
+  echo "badds.$Z. IN MX 10 mx.badds.$Z."
+  echo "mx.badds.$Z. IN A $E_OK"
+  echo "_25._tcp.mx.badds.$Z. IN TLSA 3 1 1 $OK_KEY"
+} >"$zd/badds.$Z"
+
+n3_key=$(keygen "n3.$Z")
+{
+  soa "n3.$Z"
+  echo "n3.$Z. IN MX 10 mx.n3.$Z."
+  echo "mx.n3.$Z. IN A $E_OK" # no TLSA: the NSEC3 proof says so
+} >"$zd/n3.$Z"
+
+top_key=$(keygen "$Z")
+{
+  soa "$Z"
+  echo "ns.$Z. IN A $NS"
+  for child in unsigned expired badds n3; do echo "$child.$Z. IN NS ns.$Z."; done
+  cat "$zd/$exp_key.ds" "$zd/$other_key.ds" "$zd/$n3_key.ds"
+  # The vertical slice: TLSA 3 1 1 of Exim's key.
+  echo "ok.$Z. IN MX 10 mx-ok.$Z."
+  echo "mx-ok.$Z. IN A $E_OK"
+  echo "_25._tcp.mx-ok.$Z. IN TLSA 3 1 1 $OK_KEY"
+  # A TLSA record that matches nothing, then a good MX.
+  echo "mism.$Z. IN MX 10 mx-bad.$Z."
+  echo "mism.$Z. IN MX 20 mx-ok.$Z."
+  echo "mismonly.$Z. IN MX 10 mx-bad.$Z."
+  echo "mx-bad.$Z. IN A $E_BAD"
+  echo "_25._tcp.mx-bad.$Z. IN TLSA 3 1 1 $WRONG"
+  # A DANE host that does not offer STARTTLS (a stripping man in the middle).
+  echo "strip.$Z. IN MX 10 mx-plain.$Z."
+  echo "mx-plain.$Z. IN A $E_PLAIN"
+  echo "_25._tcp.mx-plain.$Z. IN TLSA 3 1 1 $OK_KEY"
+  # A record changed after signing (below).
+  echo "tamper.$Z. IN MX 10 mx-tamper.$Z."
+  echo "mx-tamper.$Z. IN A $E_BAD"
+  echo "_25._tcp.mx-tamper.$Z. IN TLSA 3 1 1 $OK_KEY"
+  # DANE-TA(2): the test CA's key in full; the name must match (RFC 7672 §3.2).
+  echo "ta.$Z. IN MX 10 mx-ta.$Z."
+  echo "mx-ta.$Z. IN A $E_TA"
+  echo "_25._tcp.mx-ta.$Z. IN TLSA 2 1 0 $CA_SPKI"
+  echo "taname.$Z. IN MX 10 mx-taname.$Z."
+  echo "mx-taname.$Z. IN A $E_TA"
+  echo "_25._tcp.mx-taname.$Z. IN TLSA 2 1 0 $CA_SPKI"
+  # A CNAME'd MX host: the TLSA records at the target (RFC 7672 §2.2.2).
+  echo "cn.$Z. IN MX 10 alias.$Z."
+  echo "alias.$Z. IN CNAME mx-ok.$Z."
+  # Signed, no TLSA: NSEC proves it, delivered as `may`.
+  echo "notlsa.$Z. IN MX 10 mx-notlsa.$Z."
+  echo "mx-notlsa.$Z. IN A $E_OK"
+} >"$zd/$Z"
+
+signed=1
+(
+  cd "$zd" &&
+    ldns-signzone "$Z" "$top_key" &&
+    ldns-signzone -e 20200101000000 -i 20190101000000 "expired.$Z" "$exp_key" &&
+    ldns-signzone "badds.$Z" "$badds_key" &&
+    ldns-signzone -n -s abcd -t 1 "n3.$Z" "$n3_key"
+) || signed=0
+# The tampered record: another address after signing; its RRSIG stays.
+sed -i "s/^\(mx-tamper\.$Z\.[[:space:]].*[[:space:]]A[[:space:]]*\)$E_BAD\$/\1$E_OK/" "$zd/$Z.signed"
+grep -q "^mx-tamper\.$Z\..*A[[:space:]]*$E_OK\$" "$zd/$Z.signed" || signed=0
+cp "$zd/$top_key.ds" "$T_TMP/anchors"
+
+nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" || started=0
+export DNSCACHEIP=$NS
+if ((started && signed)); then ok "setup: signed zones, NSD, four Exims"; else
+  fail "setup" "see above (signed=$signed)"
+  summary
+  exit
+fi
+
+# deliver NAME DOMAIN [control file=content ...]: a fresh root with the
+# anchors (unless ANCHORS=no) and no routes (so MX, policy `dane` by
+# default), then one run to r@DOMAIN.
+deliver() {
+  local name=$1 domain=$2 kv
+  shift 2
+  root=$(qmail_root_new)
+  [[ ${ANCHORS:-yes} == yes ]] && cp "$T_TMP/anchors" "$root/control/dnssec-anchors"
+  for kv in "$@"; do printf '%s\n' "${kv#*=}" >"$root/control/${kv%%=*}"; done
+  run_qmail_remote "$root" "$domain" s@example.org "r@$domain" <"$msg"
+  check_qr_clean "$name: exit 0, no stderr, framing"
+  final=$(report_final 2>/dev/null)
+}
+TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+'
+
+# --- the vertical slice -------------------------------------------------------
+deliver "3 1 1" "ok.$Z"
+check_match "3 1 1: K, dane=ok on the route line" \
+  "^K .*route=mx local=default remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
+wait_for_store t75ok 1
+check_match "3 1 1: Exim logged TLS" " X=TLS1\.[23]:" "$(exim_received t75ok)"
+
+ANCHORS=no deliver "no anchors file" "ok.$Z"
+check_match "no anchors file: K as may (no DANE)" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "no anchors file: no dane=ok" "dane=ok" "$final"
+
+deliver "routes tls=may" "ok.$Z" "routes=r;;;;;tls=may" "routemap=*;*;r"
+check_not_contains "tls=may with anchors: no DANE" "dane=ok" "$final"
+check_match "tls=may with anchors: K" "^K " "$final"
+
+# --- mismatch: next MX; none left: Z ------------------------------------------
+exim_clear t75bad
+deliver "mismatch, then a good MX" "mism.$Z"
+check_match "mismatch: K from the second MX with dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 .*dane=ok" "$final"
+check_contains "mismatch: the first MX's failure is listed" "mx-bad.$Z" "$final"
+check_contains "mismatch: says no TLSA record matched" "DANE" "$final"
+check_eq "mismatch: the mismatching server received nothing" "" "$(exim_received t75bad)"
+
+deliver "mismatch only" "mismonly.$Z"
+check_match "mismatch only: Z" "^Z " "$final"
+check_eq "mismatch only: nothing received" "" "$(exim_received t75bad)"
+
+# --- STARTTLS stripped ---------------------------------------------------------
+deliver "no STARTTLS at a DANE host" "strip.$Z"
+check_match "strip: Z" "^Z " "$final"
+check_contains "strip: says TLS was required" "STARTTLS required by tls=dane but not offered" "$final"
+check_eq "strip: no plaintext delivery" "" "$(exim_received t75plain)"
+
+# --- bogus ----------------------------------------------------------------------
+exim_clear t75ok
+for case in "tamper.$Z:tampered A record" "expired.$Z:expired RRSIG" "badds.$Z:DS matching no key"; do
+  deliver "bogus (${case#*:})" "${case%%:*}"
+  check_match "bogus (${case#*:}): Z" "^Z " "$final"
+  check_contains "bogus (${case#*:}): says DNSSEC" "DNSSEC" "$final"
+done
+check_eq "bogus: nothing delivered anywhere" "" "$(exim_received t75ok)$(exim_received t75bad)"
+deliver "bogus (expired RRSIG) reason" "expired.$Z"
+check_contains "expired: the reason names the expiry" "expired" "$final"
+
+# --- insecure and secure-without-TLSA: `may` ----------------------------------
+deliver "unsigned zone" "unsigned.$Z"
+check_match "unsigned zone: K as may" "^K .*remote=mx\.unsigned\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "unsigned zone: no dane=ok" "dane=ok" "$final"
+
+deliver "NSEC: no TLSA" "notlsa.$Z"
+check_match "NSEC no TLSA: K as may" "^K .*remote=mx-notlsa\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "NSEC no TLSA: no dane=ok" "dane=ok" "$final"
+
+deliver "NSEC3: no TLSA" "n3.$Z"
+check_match "NSEC3 no TLSA: K as may" "^K .*remote=mx\.n3\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "NSEC3 no TLSA: no dane=ok" "dane=ok" "$final"
+
+# --- DANE-TA and CNAME ----------------------------------------------------------
+deliver "DANE-TA 2 1 0" "ta.$Z"
+check_match "DANE-TA: K, dane=ok" "^K .*remote=mx-ta\.$Z\[$E_TA\]:25 $TLSRE auth=none dane=ok" "$final"
+exim_clear t75ta
+deliver "DANE-TA, wrong name" "taname.$Z"
+check_match "DANE-TA, wrong name: Z" "^Z " "$final"
+check_eq "DANE-TA, wrong name: nothing received" "" "$(exim_received t75ta)"
+
+deliver "CNAME'd MX host" "cn.$Z"
+check_match "CNAME'd MX host: K, dane=ok" "^K .*remote=alias\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
+
+summary
