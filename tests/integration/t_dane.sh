@@ -18,6 +18,7 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 source "$IT_DIR/nsd.sh"
+source "$IT_DIR/unbound.sh"
 ip_block 75
 
 NS=$(alloc_ip) E_OK=$(alloc_ip) E_BAD=$(alloc_ip) E_PLAIN=$(alloc_ip) E_TA=$(alloc_ip)
@@ -83,6 +84,11 @@ n3_key=$(keygen "n3.$Z")
   soa "n3.$Z"
   echo "n3.$Z. IN MX 10 mx.n3.$Z."
   echo "mx.n3.$Z. IN A $E_OK" # no TLSA: the NSEC3 proof says so
+  # A DANE host inside the NSEC3 zone: its chain is secure, so the host
+  # above has a secure "no TLSA", not an insecure one.
+  echo "dane.n3.$Z. IN MX 10 mx-dane.n3.$Z."
+  echo "mx-dane.n3.$Z. IN A $E_BAD"
+  echo "_25._tcp.mx-dane.n3.$Z. IN TLSA 3 1 1 $WRONG"
 } >"$zd/n3.$Z"
 
 top_key=$(keygen "$Z")
@@ -141,7 +147,41 @@ nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" || star
 export DNSCACHEIP=$NS
 if ((started && signed)); then ok "setup: signed zones, NSD, four Exims"; else
   fail "setup" "see above (signed=$signed)"
-  summary
+  # --- other resolvers --------------------------------------------------------------
+# Unbound as a cache in front of NSD (not validating, no AD bit used): the
+# DNSSEC records pass through it, so DANE works as with NSD itself.
+ub=$T_TMP/unbound-stub.conf
+# Unbound answers test. itself (RFC 6761) unless told not to.
+printf '  local-zone: "test." nodefault\nstub-zone:\n  name: "%s."\n  stub-addr: %s@53\n' \
+  "$Z" "$NS" >"$ub"
+if unbound_start 127.0.0.75 5375 "$ub"; then
+  DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: 3 1 1" "ok.$Z"
+  check_match "through Unbound: K, dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 .*dane=ok" "$final"
+  DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: tampered" "tamper.$Z"
+  check_match "through Unbound: tampered: Z" "^Z .*DNSSEC" "$final"
+  unbound_stop
+else
+  fail "Unbound in front of NSD" "did not start"
+fi
+
+# A resolver that returns no DNSSEC records (as djbdns's dnscache): DANE is
+# unavailable and the delivery is `may` (SPEC §13).
+plain=$T_TMP/unbound-plain.conf
+{
+  echo "  local-zone: \"$Z.\" static"
+  echo "  local-data: \"ok.$Z. MX 10 mx-ok.$Z.\""
+  echo "  local-data: \"mx-ok.$Z. A $E_OK\""
+} >"$plain"
+if unbound_start 127.0.0.75 5375 "$plain"; then
+  DNSCACHEIP=127.0.0.75:5375 deliver "resolver without DNSSEC" "ok.$Z"
+  check_match "resolver without DNSSEC: K as may" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+  check_not_contains "resolver without DNSSEC: no dane=ok" "dane=ok" "$final"
+  unbound_stop
+else
+  fail "Unbound without DNSSEC" "did not start"
+fi
+
+summary
   exit
 fi
 
@@ -217,6 +257,11 @@ deliver "NSEC3: no TLSA" "n3.$Z"
 check_match "NSEC3 no TLSA: K as may" "^K .*remote=mx\.n3\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
 check_not_contains "NSEC3 no TLSA: no dane=ok" "dane=ok" "$final"
 
+exim_clear t75bad
+deliver "NSEC3 zone, mismatching TLSA" "dane.n3.$Z"
+check_match "NSEC3 zone, mismatching TLSA: Z (the zone is secure)" "^Z .*no matching DANE TLSA" "$final"
+check_eq "NSEC3 zone, mismatching TLSA: nothing received" "" "$(exim_received t75bad)"
+
 # --- DANE-TA and CNAME ----------------------------------------------------------
 deliver "DANE-TA 2 1 0" "ta.$Z"
 check_match "DANE-TA: K, dane=ok" "^K .*remote=mx-ta\.$Z\[$E_TA\]:25 $TLSRE auth=none dane=ok" "$final"
@@ -227,5 +272,39 @@ check_eq "DANE-TA, wrong name: nothing received" "" "$(exim_received t75ta)"
 
 deliver "CNAME'd MX host" "cn.$Z"
 check_match "CNAME'd MX host: K, dane=ok" "^K .*remote=alias\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
+
+# --- other resolvers --------------------------------------------------------------
+# Unbound as a cache in front of NSD (not validating, no AD bit used): the
+# DNSSEC records pass through it, so DANE works as with NSD itself.
+ub=$T_TMP/unbound-stub.conf
+# Unbound answers test. itself (RFC 6761) unless told not to.
+printf '  local-zone: "test." nodefault\nstub-zone:\n  name: "%s."\n  stub-addr: %s@53\n' \
+  "$Z" "$NS" >"$ub"
+if unbound_start 127.0.0.75 5375 "$ub"; then
+  DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: 3 1 1" "ok.$Z"
+  check_match "through Unbound: K, dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 .*dane=ok" "$final"
+  DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: tampered" "tamper.$Z"
+  check_match "through Unbound: tampered: Z" "^Z .*DNSSEC" "$final"
+  unbound_stop
+else
+  fail "Unbound in front of NSD" "did not start"
+fi
+
+# A resolver that returns no DNSSEC records (as djbdns's dnscache): DANE is
+# unavailable and the delivery is `may` (SPEC §13).
+plain=$T_TMP/unbound-plain.conf
+{
+  echo "  local-zone: \"$Z.\" static"
+  echo "  local-data: \"ok.$Z. MX 10 mx-ok.$Z.\""
+  echo "  local-data: \"mx-ok.$Z. A $E_OK\""
+} >"$plain"
+if unbound_start 127.0.0.75 5375 "$plain"; then
+  DNSCACHEIP=127.0.0.75:5375 deliver "resolver without DNSSEC" "ok.$Z"
+  check_match "resolver without DNSSEC: K as may" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+  check_not_contains "resolver without DNSSEC: no dane=ok" "dane=ok" "$final"
+  unbound_stop
+else
+  fail "Unbound without DNSSEC" "did not start"
+fi
 
 summary
