@@ -3,11 +3,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <map>
 
-#include "lib/dns/dnssec.h"
 #include "lib/net/connection.h"
 #include "lib/net/tcpto.h"
+#include "lib/route/dane_policy.h"
 #include "lib/route/expand.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
@@ -43,7 +42,8 @@ class Walk {
         dns_(dns),
         rng_(rng),
         report_(report),
-        dead_(dead) {}
+        dead_(dead),
+        dane_(control, dns, job.host) {}
 
   void run();
 
@@ -51,10 +51,6 @@ class Walk {
   // true: the run is over (a report was written).
   bool try_pair(const Attempt& a);
   AttemptOutcome attempt(const Attempt& a, bool plaintext, bool* retry_plaintext);
-  // The TLS policy for a target, DANE decided (SPEC §13); a `why` in
-  // *refused means the host must not be used (bogus DNSSEC).
-  TlsChoice tls_choice(const Target& t, std::optional<DaneOptions>* dane, std::string* refused);
-  const DaneHost* dane_host(const Target& t, std::string* refused);
   SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,
                                const TlsChoice& tls, std::optional<DaneOptions> dane);
   void finish(const Attempt& a, const Final& f);
@@ -71,10 +67,9 @@ class Walk {
   std::vector<Attempt> demoted_;
   Selection sel_;
   std::vector<Failure> failures_;
-  // DANE look-ups of this run (SPEC §13), made once per destination and host.
-  std::optional<DnssecAnchors> default_anchors_;
-  std::map<std::string, Security> mx_security_;
-  std::map<std::string, DaneHost> dane_hosts_;
+  // DANE for this run's destination (SPEC §13); its look-ups are made
+  // once per host, and only under policy `dane`.
+  DanePolicy dane_;
 };
 
 void Walk::run() {
@@ -135,9 +130,12 @@ bool Walk::try_pair(const Attempt& a) {
 AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plaintext) {
   const Target& t = a.target;
   AttemptLine line{remote_where(t), " from " + show_local(a.local), ""};
-  std::optional<DaneOptions> dane;
-  TlsChoice tls = tls_choice(t, &dane, &line.why);
-  if (!line.why.empty()) return Unreached{std::move(line)};  // bogus: never connected
+  DaneDecision d =
+      dane_.decide(tls_for(sel_.route, control_.tls, t, control_.anchors.has_value()), t);
+  if (!d.refused.empty()) {
+    line.why = std::move(d.refused);
+    return Unreached{std::move(line)};  // bogus DNSSEC: never connected
+  }
   ConnectFailure cf;
   auto fd = connector_.connect(t.addr, t.port, a.local, control_.timeoutconnect, &cf);
   // SPEC §12: only a timeout counts; an answer (refused too) resets.
@@ -151,7 +149,7 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   }
   int raw = fd->get();
   Connection conn(std::move(*fd), control_.timeoutremote);
-  SessionSettings s = settings_for(t, a.local, raw, tls, std::move(dane));
+  SessionSettings s = settings_for(t, a.local, raw, d.tls, std::move(d.dane));
   s.skip_starttls = plaintext;
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
   if (o.kind == SessionOutcome::Kind::NextPair) {
@@ -173,69 +171,6 @@ void Walk::finish(const Attempt& a, const Final& f) {
   // log shows the failover; a D (mailed to the sender) does not.
   report_.message(f.letter,
                   f.text + route_line(f.letter, line) + failed_before(failures_, f.letter));
-}
-
-// SPEC §13, RFC 7672 §2.2: a host is DANE-authenticated only when its MX
-// RRset (for MX deliveries), its addresses and its TLSA RRset are all
-// secure. Insecure or unavailable anywhere: `may`. Bogus: not used.
-const DaneHost* Walk::dane_host(const Target& t, std::string* refused) {
-  const DnssecAnchors* anchors = control_.anchors ? &*control_.anchors : nullptr;
-  if (!anchors) {
-    if (!default_anchors_) {
-      auto loaded = load_dnssec_anchors(kDefaultAnchorsFile, kDefaultAnchorsFile);
-      // Unreadable default anchors leave DANE unavailable, as a resolver
-      // without DNSSEC does; explain and check say so.
-      default_anchors_ = loaded ? std::move(*loaded) : DnssecAnchors{};
-    }
-    if (default_anchors_->records.empty()) return nullptr;
-    anchors = &*default_anchors_;
-  }
-  std::string err;
-  DaneDns* dane = dns_.dane(*anchors, &err);
-  if (!dane) return nullptr;
-  if (t.from_mx) {
-    auto it = mx_security_.find(job_.host);
-    if (it == mx_security_.end()) {
-      std::string why;
-      Security sec = dane->mx_security(job_.host, &why);
-      it = mx_security_.emplace(job_.host, sec).first;
-      if (sec == Security::Bogus) dane_hosts_["mx:" + job_.host] = DaneHost{sec, {}, {}, why};
-    }
-    if (it->second == Security::Bogus) {
-      *refused = "DNSSEC: the MX records of " + job_.host +
-                 " are bogus: " + dane_hosts_["mx:" + job_.host].why;
-      return nullptr;
-    }
-    if (it->second != Security::Secure) return nullptr;  // RFC 7672 §2.2.1
-  }
-  const std::string key = t.host + "/" + std::to_string(t.port) + (t.addr.is_v6() ? "/6" : "/4");
-  auto it = dane_hosts_.find(key);
-  if (it == dane_hosts_.end())
-    it = dane_hosts_.emplace(key, dane->host(t.host, t.port, t.addr.is_v6())).first;
-  if (it->second.security == Security::Bogus) {
-    *refused = "DNSSEC: " + t.host + " is bogus: " + it->second.why;
-    return nullptr;
-  }
-  return &it->second;
-}
-
-TlsChoice Walk::tls_choice(const Target& t, std::optional<DaneOptions>* dane,
-                           std::string* refused) {
-  TlsChoice tls = tls_for(sel_.route, control_.tls, t, control_.anchors.has_value());
-  if (tls.policy != TlsPolicy::Dane) return tls;
-  // No name (an IP literal): no TLSA records to look for.
-  const DaneHost* h = t.host.empty() ? nullptr : dane_host(t, refused);
-  if (!h || h->security != Security::Secure || h->tlsa.empty()) {
-    tls.policy = TlsPolicy::May;
-    return tls;
-  }
-  // RFC 7672 §2.2: TLSA records, none usable: TLS still required, unchecked.
-  if (std::none_of(h->tlsa.begin(), h->tlsa.end(), tlsa_usable)) {
-    tls.policy = TlsPolicy::Encrypt;
-    return tls;
-  }
-  *dane = DaneOptions{h->tlsa, h->names};
-  return tls;
 }
 
 SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,

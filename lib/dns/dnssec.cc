@@ -148,6 +148,7 @@ class Validator final : public DaneDns {
 
   Security mx_security(std::string_view domain, std::string* why) override;
   DaneHost host(std::string_view host, uint16_t port, bool v6) override;
+  Security anchors_status(std::string* why) override;
 
  private:
   struct Answer {
@@ -520,6 +521,16 @@ Security Validator::mx_security(std::string_view domain, std::string* why) {
   Answer a = lookup(name.get(), LDNS_RR_TYPE_MX);
   *why = a.why;
   return a.sec;
+}
+
+Security Validator::anchors_status(std::string* why) {
+  Security worst = Security::Secure;
+  for (size_t i = 0; i < count(anchors_.get()); ++i) {
+    const Keys& k = zone_keys(ldns_rr_owner(ldns_rr_list_rr(anchors_.get(), i)));
+    if (k.sec != Security::Secure && worse(worst, k.sec) != worst) *why = k.why;
+    worst = worse(worst, k.sec);
+  }
+  return worst;
 }
 
 std::vector<Tlsa> to_tlsa(const ldns_rr_list* rrs) {

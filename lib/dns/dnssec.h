@@ -59,6 +59,9 @@ class DaneDns {
   // The host's address records of `v6`'s family, then `_PORT._tcp.<host>`.
   // Only secure addresses lead to a TLSA look-up (RFC 7672 §2.2.2).
   virtual DaneHost host(std::string_view host, uint16_t port, bool v6) = 0;
+  // The anchors' own zones: secure when the DNS server passes their signed
+  // DNSKEY records; unavailable when it passes no DNSSEC records at all.
+  virtual Security anchors_status(std::string* why) = 0;
 };
 
 // The real one: DNSCACHEIP's or resolv.conf's servers, as Resolver::create.
