@@ -271,11 +271,18 @@ check_contains "check: a bad anchors line is named" "control/dnssec-anchors line
 # DNSSEC records pass through it, so DANE works as with NSD itself.
 ub=$T_TMP/unbound-stub.conf
 # Unbound answers test. itself (RFC 6761) unless told not to.
-printf '  local-zone: "test." nodefault\nstub-zone:\n  name: "%s."\n  stub-addr: %s@53\n' \
+# log-queries: which queries qmail-remote asked.
+printf '  log-queries: yes\n  local-zone: "test." nodefault\nstub-zone:\n  name: "%s."\n  stub-addr: %s@53\n' \
   "$Z" "$NS" >"$ub"
 if unbound_start 127.0.0.75 5375 "$ub"; then
   DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: 3 1 1" "ok.$Z"
   check_match "through Unbound: K, dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 .*dane=ok" "$final"
+  # SPEC §13: no anchors, no DNSSEC work: only MX, A and AAAA are asked.
+  : >"$UNBOUND_DIR/unbound.log"
+  ANCHORS=no DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound, no anchors" "ok.$Z"
+  check_match "through Unbound, no anchors: K" "^K " "$final"
+  asked=$(grep -oE '[^ ]+ [A-Z0-9]+ IN$' "$UNBOUND_DIR/unbound.log" | sort | tr '\n' ' ')
+  check_eq "through Unbound, no anchors: queries" "mx-ok.$Z. A IN mx-ok.$Z. AAAA IN ok.$Z. MX IN " "$asked"
   DNSCACHEIP=127.0.0.75:5375 deliver "through Unbound: tampered" "tamper.$Z"
   check_match "through Unbound: tampered: Z" "^Z .*DNSSEC" "$final"
   unbound_stop
