@@ -92,6 +92,8 @@ std::string dnssec_note(const DnssecAnchors& anchors) {
     case Security::Bogus:
       break;
   }
+  if (why.rfind("DNS failure", 0) == 0)
+    return head + "could not ask the DNS server, so DANE was not checked: " + why;
   // Bogus from the top: every MX host under dane is refused (Z).
   return head + "the anchors do not validate (bogus), so no MX host under tls=dane is used: " + why;
 }

@@ -596,7 +596,18 @@ DaneHost Validator::host(std::string_view host, uint16_t port, bool v6) {
 Result<DnssecAnchors> parse_dnssec_anchors(std::string_view text, const std::string& shown) {
   DnssecAnchors out;
   out.file = shown;
-  std::string copy(text);
+  // Zone-file syntax comments with ';'; a line starting with '#', as in
+  // the other control files, is blanked (kept, so line numbers hold).
+  std::string copy;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    std::string_view line = text.substr(pos, end == std::string_view::npos ? end : end - pos);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] != '#') copy += line;
+    if (end == std::string_view::npos) break;
+    copy += '\n';
+    pos = end + 1;
+  }
   FilePtr f(fmemopen(copy.data(), copy.size(), "r"));
   if (copy.empty()) return Error{shown + ": no DS or DNSKEY record"};
   if (!f) return Error{shown + ": cannot read"};

@@ -17,7 +17,7 @@ const char* kFile = "control/dnssec-anchors";
 }  // namespace
 
 TEST_CASE("dnssec-anchors: DS and DNSKEY records, comments, parentheses", "[dnssec]") {
-  std::string text = std::string("; the test anchor\n\n") + kDs +
+  std::string text = std::string("; the test anchor\n# a control-file comment\n\n") + kDs +
                      "\n"
                      "example. IN DNSKEY 257 3 13 (\n"
                      "  mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+\n"
@@ -43,6 +43,8 @@ TEST_CASE("dnssec-anchors: errors name the file and the line", "[dnssec]") {
       {"; only a comment\n", "control/dnssec-anchors: no DS or DNSKEY record"},
       {std::string(kDs) + "\nexample. IN A 192.0.2.1\n",
        "control/dnssec-anchors line 2: a A record, not DS or DNSKEY"},
+      {std::string("# comment\n#\n") + kDs + "\nexample. IN A 192.0.2.1\n",
+       "control/dnssec-anchors line 4: a A record, not DS or DNSKEY"},
       {std::string("\n\n") + "example. IN DS 12345 13 2 not-hex\n",
        "control/dnssec-anchors line 3: "},
   };
