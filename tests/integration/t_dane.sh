@@ -239,6 +239,17 @@ check_eq "DANE-TA, wrong name: nothing received" "" "$(exim_received t75ta)"
 deliver "CNAME'd MX host" "cn.$Z"
 check_match "CNAME'd MX host: K, dane=ok" "^K .*remote=alias\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
 
+# --- a relay named by host name (SPEC §13), and an IP literal -------------------
+deliver "relay, tls=dane" "elsewhere.example" "routes=r;;mx-ok.$Z;;;tls=dane" "routemap=*;*;r"
+check_match "relay, tls=dane: K, dane=ok" "^K .*route=r local=default remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
+exim_clear t75bad
+deliver "relay, tls=dane, mismatch" "elsewhere.example" "routes=r;;mx-bad.$Z;;;tls=dane" "routemap=*;*;r"
+check_match "relay, tls=dane, mismatch: Z" "^Z .*no matching DANE TLSA records" "$final"
+check_eq "relay, tls=dane, mismatch: nothing received" "" "$(exim_received t75bad)"
+deliver "IP literal, tls=dane" "elsewhere.example" "routes=r;;$E_OK;;;tls=dane" "routemap=*;*;r"
+check_match "IP literal, tls=dane: K as may (no name for TLSA)" "^K .*remote=\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "IP literal, tls=dane: no dane=ok" "dane=ok" "$final"
+
 # --- qmail-routes explain and check (SPEC §11, §13) ------------------------------
 # explain ROOT DOMAIN: what qmail-remote would try for r@DOMAIN.
 explain() {
