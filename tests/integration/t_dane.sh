@@ -89,7 +89,15 @@ n3_key=$(keygen "n3.$Z")
   echo "dane.n3.$Z. IN MX 10 mx-dane.n3.$Z."
   echo "mx-dane.n3.$Z. IN A $E_BAD"
   echo "_25._tcp.mx-dane.n3.$Z. IN TLSA 3 1 1 $WRONG"
+  # An unsigned delegation under NSEC3 opt-out (as in com. and many TLDs):
+  # no NSEC3 matches it, only an opt-out span covers it (RFC 5155 §6).
+  echo "optout.n3.$Z. IN NS ns.$Z."
 } >"$zd/n3.$Z"
+{
+  soa "optout.n3.$Z"
+  echo "optout.n3.$Z. IN MX 10 mx.optout.n3.$Z."
+  echo "mx.optout.n3.$Z. IN A $E_OK"
+} >"$zd/optout.n3.$Z"
 
 top_key=$(keygen "$Z")
 {
@@ -136,14 +144,15 @@ signed=1
     ldns-signzone "$Z" "$top_key" &&
     ldns-signzone -e 20200101000000 -i 20190101000000 "expired.$Z" "$exp_key" &&
     ldns-signzone "badds.$Z" "$badds_key" &&
-    ldns-signzone -n -s abcd -t 1 "n3.$Z" "$n3_key"
+    ldns-signzone -n -p -s abcd -t 1 "n3.$Z" "$n3_key"
 ) || signed=0
 # The tampered record: another address after signing; its RRSIG stays.
 sed -i "s/^\(mx-tamper\.$Z\.[[:space:]].*[[:space:]]A[[:space:]]*\)$E_BAD\$/\1$E_OK/" "$zd/$Z.signed"
 grep -q "^mx-tamper\.$Z\..*A[[:space:]]*$E_OK\$" "$zd/$Z.signed" || signed=0
 cp "$zd/$top_key.ds" "$T_TMP/anchors"
 
-nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" || started=0
+nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" "optout.n3.$Z" ||
+  started=0
 export DNSCACHEIP=$NS
 if ((started && signed)); then ok "setup: signed zones, NSD, four Exims"; else
   fail "setup" "see above (signed=$signed)"
@@ -222,6 +231,11 @@ check_not_contains "NSEC no TLSA: no dane=ok" "dane=ok" "$final"
 deliver "NSEC3: no TLSA" "n3.$Z"
 check_match "NSEC3 no TLSA: K as may" "^K .*remote=mx\.n3\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
 check_not_contains "NSEC3 no TLSA: no dane=ok" "dane=ok" "$final"
+
+deliver "unsigned delegation under NSEC3 opt-out" "optout.n3.$Z"
+check_match "NSEC3 opt-out, unsigned child: K as may" \
+  "^K .*remote=mx\.optout\.n3\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+check_not_contains "NSEC3 opt-out, unsigned child: no dane=ok" "dane=ok" "$final"
 
 exim_clear t75bad
 deliver "NSEC3 zone, mismatching TLSA" "dane.n3.$Z"
