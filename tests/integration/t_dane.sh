@@ -123,6 +123,11 @@ top_key=$(keygen "$Z")
   echo "tamper.$Z. IN MX 10 mx-tamper.$Z."
   echo "mx-tamper.$Z. IN A $E_BAD"
   echo "_25._tcp.mx-tamper.$Z. IN TLSA 3 1 1 $OK_KEY"
+  # A signature stripped after signing, under an empty non-terminal
+  # (sub.): unsigned data in a signed zone is bogus, not insecure.
+  echo "strip-sig.$Z. IN MX 10 mx.deep.sub.$Z."
+  echo "mx.deep.sub.$Z. IN A $E_OK"
+  echo "_25._tcp.mx.deep.sub.$Z. IN TLSA 3 1 1 $OK_KEY"
   # DANE-TA(2): the test CA's key in full; the name must match (RFC 7672 §3.2).
   echo "ta.$Z. IN MX 10 mx-ta.$Z."
   echo "mx-ta.$Z. IN A $E_TA"
@@ -149,6 +154,9 @@ signed=1
 # The tampered record: another address after signing; its RRSIG stays.
 sed -i "s/^\(mx-tamper\.$Z\.[[:space:]].*[[:space:]]A[[:space:]]*\)$E_BAD\$/\1$E_OK/" "$zd/$Z.signed"
 grep -q "^mx-tamper\.$Z\..*A[[:space:]]*$E_OK\$" "$zd/$Z.signed" || signed=0
+# The stripped signature: mx.deep.sub's A loses its RRSIG.
+sed -i -E "/^mx\.deep\.sub\.$Z\.[[:space:]].*RRSIG[[:space:]]+A[[:space:]]/d" "$zd/$Z.signed"
+grep -qE "^mx\.deep\.sub\.$Z\.[[:space:]].*RRSIG[[:space:]]+A[[:space:]]" "$zd/$Z.signed" && signed=0
 cp "$zd/$top_key.ds" "$T_TMP/anchors"
 
 nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" "optout.n3.$Z" ||
@@ -210,7 +218,7 @@ check_eq "strip: no plaintext delivery" "" "$(exim_received t75plain)"
 
 # --- bogus ----------------------------------------------------------------------
 exim_clear t75ok
-for case in "tamper.$Z:tampered A record" "expired.$Z:expired RRSIG" "badds.$Z:DS matching no key"; do
+for case in "strip-sig.$Z:stripped RRSIG" "tamper.$Z:tampered A record" "expired.$Z:expired RRSIG" "badds.$Z:DS matching no key"; do
   deliver "bogus (${case#*:})" "${case%%:*}"
   check_match "bogus (${case#*:}): Z" "^Z " "$final"
   check_contains "bogus (${case#*:}): says DNSSEC" "DNSSEC" "$final"
