@@ -52,6 +52,12 @@ struct FileClose {
 using FilePtr = std::unique_ptr<FILE, FileClose>;
 
 constexpr int kMaxCnameHops = 8;
+// KeyTrap (CVE-2023-50387): a hostile zone can make every signature meet
+// many keys of one key tag, and validation cost grows as their product. A
+// signed RRset rarely carries more than two signatures (a key roll) or a
+// zone more than four keys; beyond these, give up: bogus.
+constexpr size_t kMaxSigsTried = 4;
+constexpr size_t kMaxKeys = 16;
 
 std::string name_text(const ldns_rdf* name) {
   CharPtr text(ldns_rdf2str(name));
@@ -223,7 +229,7 @@ Check Validator::verify(const ldns_rr_list* rrset, const ldns_rr_list* sigs, con
   const std::string what = name_text(owner) + " " + type_text(type);
   if (count(sigs) == 0) return Check{Security::Bogus, what + ": no signature", true};
   std::string why;
-  for (size_t i = 0; i < count(sigs); ++i) {
+  for (size_t i = 0; i < count(sigs) && i < kMaxSigsTried; ++i) {
     const ldns_rr* sig = ldns_rr_list_rr(sigs, i);
     const ldns_rdf* signer = ldns_rr_rrsig_signame(sig);
     if (!signer || !at_or_below(owner, signer) ||
@@ -267,11 +273,13 @@ Keys Validator::anchor_keys(const ldns_rdf* zone) {
     return Keys{Security::Unavailable, nullptr,
                 "the DNS server returned no signed DNSKEY for the trust anchor " + name_text(zone) +
                     " (it does not pass DNSSEC records)"};
+  if (count(keys.get()) > kMaxKeys)
+    return Keys{Security::Bogus, nullptr, name_text(zone) + " DNSKEY: too many keys"};
   RrListPtr trusted = trusted_keys(keys.get(), anchors_.get());
   if (count(trusted.get()) == 0)
     return Keys{Security::Bogus, nullptr,
                 "no DNSKEY of " + name_text(zone) + " matches the trust anchor"};
-  for (size_t i = 0; i < count(sigs.get()); ++i) {
+  for (size_t i = 0; i < count(sigs.get()) && i < kMaxSigsTried; ++i) {
     ldns_status st = ldns_verify_rrsig_keylist_time(keys.get(), ldns_rr_list_rr(sigs.get(), i),
                                                     trusted.get(), now_, nullptr);
     if (st == LDNS_STATUS_OK) return Keys{Security::Secure, std::move(keys), {}};
@@ -349,7 +357,10 @@ Cut Validator::ds_step_uncached(const ldns_rdf* name) {
     RrListPtr trusted = trusted_keys(keys.get(), ds.get());
     if (count(trusted.get()) == 0)
       return fail(Security::Bogus, "no DNSKEY of " + what + " matches its DS");
-    for (size_t i = 0; i < count(ksigs.get()); ++i) {
+    if (count(keys.get()) > kMaxKeys)
+      return fail(Security::Bogus,
+                  what + " DNSKEY: more than " + std::to_string(kMaxKeys) + " keys");
+    for (size_t i = 0; i < count(ksigs.get()) && i < kMaxSigsTried; ++i) {
       ldns_status st = ldns_verify_rrsig_keylist_time(keys.get(), ldns_rr_list_rr(ksigs.get(), i),
                                                       trusted.get(), now_, nullptr);
       if (st == LDNS_STATUS_OK) {
