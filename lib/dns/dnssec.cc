@@ -97,6 +97,10 @@ RrListPtr pick(const ldns_rr_list* list, const ldns_rdf* owner, ldns_rr_type typ
   for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
     const ldns_rr* rr = ldns_rr_list_rr(list, i);
     if (ldns_rr_get_type(rr) != type) continue;
+    // A record missing fields of its type (hostile or broken data) is
+    // dropped here, so no ldns accessor below meets a field that is not there.
+    const ldns_rr_descriptor* d = ldns_rr_descript(type);
+    if (!d || ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d)) continue;
     if (owner && !same_name(ldns_rr_owner(rr), owner)) continue;
     if (type == LDNS_RR_TYPE_RRSIG) {
       const ldns_rdf* c = ldns_rr_rrsig_typecovered(rr);

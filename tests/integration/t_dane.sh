@@ -23,6 +23,7 @@ ip_block 75
 
 NS=$(alloc_ip) E_OK=$(alloc_ip) E_BAD=$(alloc_ip) E_PLAIN=$(alloc_ip) E_TA=$(alloc_ip)
 Z=dane.test
+ROUTES=${QR_ROUTES_BIN:-$REPO_ROOT/qmail-routes} # tests/sanitize sets it
 
 msg=$T_TMP/msg
 printf 'Subject: dane\nX-Test: t_dane\n\nhello over DANE\n' >"$msg"
@@ -275,7 +276,7 @@ check_not_contains "IP literal, tls=dane: no dane=ok" "dane=ok" "$final"
 # --- qmail-routes explain and check (SPEC §11, §13) ------------------------------
 # explain ROOT DOMAIN: what qmail-remote would try for r@DOMAIN.
 explain() {
-  env QMAIL_ROOT="$1" DNSCACHEIP="$DNSCACHEIP" "$REPO_ROOT/qmail-routes" explain "$2" \
+  env QMAIL_ROOT="$1" DNSCACHEIP="$DNSCACHEIP" "$ROUTES" explain "$2" \
     s@example.org "r@$2" 2>&1
 }
 root=$(qmail_root_new)
@@ -293,10 +294,10 @@ check_contains "explain: NSEC3, secure without TLSA" "# mx.n3.$Z: DNSSEC secure,
 out=$(explain "$root" "tamper.$Z")
 check_contains "explain: bogus host not used" "mx-tamper.${Z}[$E_OK]:25: DNSSEC: mx-tamper.$Z is bogus" "$out"
 check_not_contains "explain: no pair for the bogus host" "remote=mx-tamper" "$out"
-out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$REPO_ROOT/qmail-routes" check 2>&1)
+out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$ROUTES" check 2>&1)
 check_contains "check: the resolver passes DNSSEC" "control/dnssec-anchors: note: the DNS server passes DNSSEC records" "$out"
 printf '%s\n' "; a comment" "$Z. IN A 127.0.0.1" >"$root/control/dnssec-anchors"
-out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$REPO_ROOT/qmail-routes" check 2>&1)
+out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$ROUTES" check 2>&1)
 check_contains "check: a bad anchors line is named" "control/dnssec-anchors line 2: a A record, not DS or DNSKEY" "$out"
 
 # --- other resolvers --------------------------------------------------------------
@@ -337,7 +338,7 @@ if unbound_start 127.0.0.75 5375 "$plain"; then
   check_not_contains "resolver without DNSSEC: no dane=ok" "dane=ok" "$final"
   root=$(qmail_root_new)
   cp "$T_TMP/anchors" "$root/control/dnssec-anchors"
-  out=$(env QMAIL_ROOT="$root" DNSCACHEIP=127.0.0.75:5375 "$REPO_ROOT/qmail-routes" check 2>&1)
+  out=$(env QMAIL_ROOT="$root" DNSCACHEIP=127.0.0.75:5375 "$ROUTES" check 2>&1)
   check_contains "resolver without DNSSEC: check says DANE is unavailable" \
     "control/dnssec-anchors: note: DANE is unavailable" "$out"
   out=$(DNSCACHEIP=127.0.0.75:5375 explain "$root" "ok.$Z")
