@@ -6,6 +6,7 @@
 
 #include "lib/net/connection.h"
 #include "lib/net/tcpto.h"
+#include "lib/route/dane_policy.h"
 #include "lib/route/expand.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
@@ -42,7 +43,8 @@ class Walk {
         dns_(dns),
         rng_(rng),
         report_(report),
-        dead_(dead) {}
+        dead_(dead),
+        dane_(control, dns, job.host) {}
 
   void run();
 
@@ -50,7 +52,8 @@ class Walk {
   // true: the run is over (a report was written).
   bool try_pair(const Attempt& a);
   AttemptOutcome attempt(const Attempt& a, bool plaintext, bool* retry_plaintext);
-  SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
+  SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,
+                               const TlsChoice& tls, std::optional<DaneOptions> dane);
   void finish(const Attempt& a, const Final& f);
 
   const Job& job_;
@@ -65,6 +68,9 @@ class Walk {
   std::vector<Attempt> demoted_;
   Selection sel_;
   std::vector<Failure> failures_;
+  // DANE for this run's destination (SPEC §13); its look-ups are made
+  // once per host, and only under policy `dane`.
+  DanePolicy dane_;
 };
 
 void Walk::run() {
@@ -125,6 +131,12 @@ bool Walk::try_pair(const Attempt& a) {
 AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plaintext) {
   const Target& t = a.target;
   AttemptLine line{remote_where(t), " from " + show_local(a.local), ""};
+  DaneDecision d =
+      dane_.decide(tls_for(sel_.route, control_.tls, t, control_.anchors.has_value()), t);
+  if (!d.refused.empty()) {
+    line.why = std::move(d.refused);
+    return Unreached{std::move(line)};  // bogus DNSSEC: never connected
+  }
   auto fd = connector_.connect(t.addr, t.port, a.local, control_.timeoutconnect);
   // SPEC §12: only a timeout counts; an answer (refused too) resets.
   if (dead_ && (fd || (!fd.failure().timed_out && !fd.failure().bind_failed)))
@@ -137,7 +149,7 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   }
   int raw = fd->get();
   Connection conn(std::move(*fd), control_.timeoutremote);
-  SessionSettings s = settings_for(t, a.local, raw);
+  SessionSettings s = settings_for(t, a.local, raw, d.tls, std::move(d.dane));
   s.skip_starttls = plaintext;
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
   if (auto* next = std::get_if<NextPair>(&o)) {
@@ -152,14 +164,16 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
 
 void Walk::finish(const Attempt& a, const Final& f) {
   for (const auto& r : f.recipients) report_.recipient(r.letter, r.text);
-  RouteLine line{sel_.route.name, show_local(a.local), remote_name(a.target), f.tls, f.auth};
+  RouteLine line{sel_.route.name, show_local(a.local), remote_name(a.target), f.tls, f.auth,
+                 f.dane};
   // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
   // log shows the failover; a D (mailed to the sender) does not.
   report_.message(f.letter,
                   f.text + route_line(f.letter, line) + failed_before(failures_, f.letter));
 }
 
-SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd) {
+SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,
+                                   const TlsChoice& tls, std::optional<DaneOptions> dane) {
   const Route& r = sel_.route;
   SessionSettings s;
   s.helo = r.options.helo.empty() ? control_.helohost : r.options.helo;
@@ -183,8 +197,8 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.pass = r.pass;
   s.auth_cleartext = r.options.auth_cleartext;
   s.secrets = &report_.secrets();
-  TlsChoice tls = tls_for(r, control_.tls, t);
   s.tls = tls.policy;
+  s.dane = std::move(dane);
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;

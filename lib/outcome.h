@@ -71,6 +71,7 @@ struct Final {
   std::vector<RecipientResult> recipients;
   std::string tls = "none";  // for the route line (SPEC §10)
   std::string auth = "none";
+  bool dane = false;  // the certificate was checked by DANE: `dane=ok` (SPEC §10)
 };
 
 // Each attempt of the walk ends in one of these.

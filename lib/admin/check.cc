@@ -18,6 +18,8 @@
 #include "lib/admin/entries.h"
 #include "lib/admin/text_file.h"
 #include "lib/control/control.h"
+#include "lib/control/control_file.h"
+#include "lib/dns/dnssec.h"
 #include "lib/text.h"
 
 namespace qr {
@@ -145,6 +147,15 @@ void check_tls_files(const std::string& dir, Problems& p) {
   }
 }
 
+// SPEC §13: control/dnssec-anchors holds DS or DNSKEY records; a bad one
+// is named by file and line.
+void check_dnssec_anchors(const std::string& dir, Problems& p) {
+  auto text = read_control_file(dir, "dnssec-anchors");
+  if (!text) return p.add_raw(text.error());
+  if (!*text) return;
+  if (auto a = parse_dnssec_anchors(**text, "control/dnssec-anchors"); !a) p.add_raw(a.error());
+}
+
 }  // namespace
 
 std::vector<std::string> check_control(const std::string& dir, const Account* account) {
@@ -156,6 +167,7 @@ std::vector<std::string> check_control(const std::string& dir, const Account* ac
   check_lines(dir, "routemap", p,
               [&](const ControlLine& l) { return parse_routemap({l}, routes); });
   check_tls_files(dir, p);
+  check_dnssec_anchors(dir, p);
   if (p.empty()) {
     if (auto c = load_control(dir); !c) p.add(c.failure());
   }

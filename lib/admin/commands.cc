@@ -67,8 +67,10 @@ Output check(const std::vector<std::string>& args, const std::string& dir) {
   o.code = o.out.empty() ? 0 : 1;
   // Notes are not problems: on stderr, like the note above, and the exit
   // status stays that of the problems.
-  if (auto control = load_control(dir))
+  if (auto control = load_control(dir)) {
     for (const std::string& n : tls_policy_notes(*control)) o.err += n + "\n";
+    if (control->anchors) o.err += dnssec_note(*control->anchors) + "\n";
+  }
   if (auto n = tlscache_note(dir, account ? &*account : nullptr)) o.err += *n + "\n";
   return o;
 }

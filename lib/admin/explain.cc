@@ -3,8 +3,11 @@
 // of tried.
 #include "lib/admin/explain.h"
 
+#include <set>
+
 #include "lib/net/tcpto.h"
 #include "lib/report.h"
+#include "lib/route/dane_policy.h"
 #include "lib/route/expand.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
@@ -30,15 +33,17 @@ class NoDns final : public DnsSource {
 
 class Explainer {
  public:
-  Explainer(const Route& route, const TlsFiles& tls_files, const ExplainRequest& req,
-            DnsSource* dns, Rng& rng, const std::vector<IpAddr>& locals, DeadHosts* dead)
+  Explainer(const Route& route, const Control& control, const ExplainRequest& req, DnsSource* dns,
+            Rng& rng, const std::vector<IpAddr>& locals, DeadHosts* dead)
       : route_(route),
-        tls_files_(tls_files),
+        control_(control),
+        tls_files_(control.tls),
         req_(req),
         dns_(dns),
         rng_(rng),
         locals_(locals),
-        dead_(dead) {}
+        dead_(dead),
+        dane_(control, dns ? *dns : no_dns_, req.host) {}
 
   // false: the walk would end at this item.
   bool add(const Endpoint& e, size_t remotes) {
@@ -57,13 +62,18 @@ class Explainer {
       return false;
     }
     for (const Target& t : x.targets) {
+      DaneDecision d = decide(t);
+      if (!d.refused.empty()) {
+        note(remote_name(t) + ": " + d.refused + ": not used");
+        continue;
+      }
       auto pairs = pair_attempts({t}, locals_);
       if (pairs.empty()) note(remote_name(t) + ": no local IP of its address family");
       // As the walk does (SPEC §12): a pair vanilla would skip is named and
       // not tried; one with a single recent timeout comes after the rest.
       for (const Attempt& a : pairs) {
         tcpto::Verdict v = dead_ ? dead_->check(a.target.addr, a.local) : tcpto::Verdict{};
-        std::string pair = pair_line(a);
+        std::string pair = pair_text(remote_name(a.target), d.tls, a.local);
         if (v.kind == tcpto::Kind::skipped)
           note(pair + ": " + tcpto::skipped_text(v));
         else if (v.kind == tcpto::Kind::demoted)
@@ -87,8 +97,24 @@ class Explainer {
     return "remote=" + remote + " local=" + show_local(local) +
            " tls=" + tls_policy_name(tls.policy);
   }
-  std::string pair_line(const Attempt& a) const {
-    return pair_text(remote_name(a.target), tls_for(route_, tls_files_, a.target), a.local);
+  // SPEC §13: under `dane`, what DNSSEC says of each host, once per host,
+  // and the policy it leaves, as the walk decides it.
+  DaneDecision decide(const Target& t) {
+    const TlsChoice base = tls_for(route_, tls_files_, t, control_.anchors.has_value());
+    DaneDecision d = dane_.decide(base, t);
+    if (base.policy != TlsPolicy::Dane ||
+        !shown_.insert(t.host + "/" + (t.addr.is_v6() ? "6" : "4")).second)
+      return d;
+    std::string text =
+        (t.host.empty() ? remote_name(t) : t.host) + ": DNSSEC " + security_name(d.security);
+    if (!d.why.empty()) text += " (" + d.why + ")";
+    if (d.host && d.security == Security::Secure) {
+      if (d.host->tlsa.empty()) text += ", no TLSA records";
+      for (const Tlsa& r : d.host->tlsa)
+        text += std::string(", TLSA ") + (tlsa_usable(r) ? "" : "(unusable) ") + tlsa_text(r);
+    }
+    note(text);
+    return d;
   }
   void line(const std::string& remote, const TlsChoice& tls, const std::optional<IpAddr>& local) {
     out_ += pair_text(remote, tls, local) + "\n";
@@ -108,12 +134,16 @@ class Explainer {
   }
 
   const Route& route_;
+  const Control& control_;
   const TlsFiles& tls_files_;
   const ExplainRequest& req_;
   DnsSource* dns_;
   Rng& rng_;
   const std::vector<IpAddr>& locals_;
   DeadHosts* dead_;
+  NoDns no_dns_;
+  DanePolicy dane_;
+  std::set<std::string> shown_;  // hosts whose DNSSEC state is shown
   std::string out_;
   std::vector<std::string> demoted_;  // pairs the walk tries last (SPEC §12)
 };
@@ -132,7 +162,7 @@ std::string explain(const Control& control, const ExplainRequest& req, DnsSource
     out += std::string("tls: ") + tls_policy_name(route_tls_policy(r, false)) + "\n";
   out += "auth: " + (r.user.empty() ? std::string("no") : "yes (user " + r.user + ")") + "\n";
   Plan plan = make_plan(r, control.default_ips, rng);
-  Explainer x(r, control.tls, req, dns, rng, plan.locals, dead);
+  Explainer x(r, control, req, dns, rng, plan.locals, dead);
   for (const Endpoint& e : plan.remotes)
     if (!x.add(e, plan.remotes.size())) break;
   return out + x.text();

@@ -76,8 +76,10 @@ constexpr std::string_view kAdd =
     "  -f,   --mailFrom SENDER     the same as -u; give one of them\n"
     "  -rl,  --rl, --remoteLogin LOGIN      SMTP AUTH login at the relay\n"
     "  -rpwd, --rpwd, --remotePasswd PASS   SMTP AUTH password at the relay\n"
-    "  --tls none|may|encrypt|verify  TLS policy of the route (default may; with\n"
-    "                              -rl/-rpwd verify, or encrypt for an IP address)\n"
+    "  --tls none|may|encrypt|verify|dane\n"
+    "                              TLS policy of the route (default may; with\n"
+    "                              -rl/-rpwd verify, or encrypt for an IP address;\n"
+    "                              dane to MX hosts when control/dnssec-anchors exists)\n"
     "  --helo NAME|ptr             EHLO name (default control/helohost); ptr: the\n"
     "                              PTR name of the local IP in use\n"
     "  --auth-cleartext yes|no     allow PLAIN/LOGIN without TLS (default no)\n"
@@ -92,7 +94,7 @@ constexpr std::string_view kSet =
     "all of that route's entries. The value default removes an option (the\n"
     "route then takes qmail-remote's default).\n"
     "\n"
-    "  --tls none|may|encrypt|verify|default\n"
+    "  --tls none|may|encrypt|verify|dane|default\n"
     "  --helo NAME|ptr|default\n"
     "  --auth-cleartext yes|no|default\n";
 

@@ -1,5 +1,6 @@
 #include "lib/admin/tls_notes.h"
 
+#include "lib/dns/dnssec.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
 
@@ -74,6 +75,27 @@ std::vector<std::string> tls_policy_notes(const Control& control) {
     }
   }
   return notes;
+}
+
+std::string dnssec_note(const DnssecAnchors& anchors) {
+  const std::string head = "control/dnssec-anchors: note: ";
+  auto dane = make_dane_dns(anchors);
+  if (!dane) return head + "DANE is unavailable: " + dane.error();
+  std::string why;
+  switch ((*dane)->anchors_status(&why)) {
+    case Security::Secure:
+      return head + "the DNS server passes DNSSEC records and the anchors validate: " +
+             "MX deliveries use DANE (tls=dane) where TLSA records are secure";
+    case Security::Unavailable:
+      return head + "DANE is unavailable, deliveries under tls=dane behave as may: " + why;
+    case Security::Insecure:
+    case Security::Bogus:
+      break;
+  }
+  if (why.rfind("DNS failure", 0) == 0)
+    return head + "could not ask the DNS server, so DANE was not checked: " + why;
+  // Bogus from the top: every MX host under dane is refused (Z).
+  return head + "the anchors do not validate (bogus), so no MX host under tls=dane is used: " + why;
 }
 
 }  // namespace qr

@@ -15,4 +15,9 @@ namespace qr {
 // "control/notlshosts/relay.example: note: ...".
 std::vector<std::string> tls_policy_notes(const Control& control);
 
+// SPEC §13: whether the DNS server (DNSCACHEIP or resolv.conf) passes the
+// DNSSEC records that `dane` needs, asked for the anchors' own DNSKEYs:
+// "control/dnssec-anchors: note: ...".
+std::string dnssec_note(const DnssecAnchors& anchors);
+
 }  // namespace qr

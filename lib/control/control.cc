@@ -91,6 +91,15 @@ Result<Control> load_control(const std::string& dir) {
   if (!tls) return tls.failure();
   c.tls = std::move(*tls);
 
+  // Parsed only when it exists: no anchors, no DNSSEC work (SPEC §13).
+  auto anchors = read_control_file(dir, "dnssec-anchors");
+  if (!anchors) return Error{anchors.error()};
+  if (*anchors) {
+    auto parsed = parse_dnssec_anchors(**anchors, "control/dnssec-anchors");
+    if (!parsed) return Error{parsed.error()};
+    c.anchors = std::move(*parsed);
+  }
+
   return c;
 }
 

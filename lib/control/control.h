@@ -1,6 +1,7 @@
 // Everything qmail-remote reads from the control directory, loaded once.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "lib/control/routes.h"
 #include "lib/control/smtproutes.h"
 #include "lib/control/tls_files.h"
+#include "lib/dns/dnssec.h"
 #include "lib/result.h"
 
 namespace qr {
@@ -21,6 +23,8 @@ struct Control {
   std::vector<RouteMapEntry> routemap;
   std::vector<SmtpRoute> smtproutes;
   TlsFiles tls;  // qmail-tls's files
+  // control/dnssec-anchors (SPEC §13); present: `dane` is the MX default.
+  std::optional<DnssecAnchors> anchors;
 };
 
 // Reads every file of SPEC §3 from `dir`. The first

@@ -57,6 +57,9 @@ class Resolver {
   virtual Result<std::string> lookup_ptr(const IpAddr& addr) = 0;
 };
 
+class DaneDns;         // lib/dns/dnssec.h
+struct DnssecAnchors;  // lib/dns/dnssec.h
+
 // Where the walk and `qmail-routes explain` get the DNS from, so that both
 // expand a route the same way and tests can inject answers (issue 13).
 class DnsSource {
@@ -68,20 +71,32 @@ class DnsSource {
   // True when `addr` is configured on one of this host's interfaces
   // (vanilla's ipme): the self-MX rule of SPEC §5.
   virtual bool is_local(const IpAddr& addr) = 0;
+  // The DNSSEC-validating view for DANE (SPEC §13), made on first use from
+  // `anchors` (the same ones every call); null when none can be made, and
+  // then *error says why. Asked only under policy `dane`.
+  virtual DaneDns* dane(const DnssecAnchors& anchors, std::string* error) {
+    (void)anchors;
+    *error = "no DNSSEC validation here";
+    return nullptr;
+  }
 };
 
 // The real one: Resolver::create() on first use (so a run that needs no DNS
 // costs none), getifaddrs for is_local. Or around a resolver made already.
 class SystemDns final : public DnsSource {
  public:
-  SystemDns() = default;
-  explicit SystemDns(std::unique_ptr<Resolver> r) : resolver_(std::move(r)) {}
+  SystemDns();
+  explicit SystemDns(std::unique_ptr<Resolver> r);
+  ~SystemDns() override;
   Resolver* resolver(std::string* error) override;
   bool is_local(const IpAddr& addr) override;
+  DaneDns* dane(const DnssecAnchors& anchors, std::string* error) override;
 
  private:
   std::unique_ptr<Resolver> resolver_;
   std::string error_;
+  std::unique_ptr<DaneDns> dane_;
+  std::string dane_error_;
 };
 
 // Parses DNSCACHEIP's value (SPEC §2): addresses separated by spaces or
@@ -91,6 +106,9 @@ struct DnsServer {
   uint16_t port = 53;
 };
 Result<std::vector<DnsServer>> parse_dnscacheip(std::string_view value);
+
+// DNSCACHEIP's servers when it is set, else resolv.conf's (as Resolver::create).
+Result<std::vector<DnsServer>> configured_dns_servers();
 
 // The self-MX rule (SPEC §5): if any address of a host is local (is_local),
 // drop that host and every host of equal or worse preference. Returns true

@@ -323,7 +323,7 @@ DnsExchanger::DnsExchanger(std::vector<DnsServer> servers, DnsTiming timing)
   if (timing_.rounds < 1) timing_.rounds = 1;
 }
 
-DnsExchangeResult DnsExchanger::query(const ldns_rdf* name, ldns_rr_type type) {
+DnsExchangeResult DnsExchanger::query(const ldns_rdf* name, ldns_rr_type type, bool dnssec) {
   DnsExchangeResult out;
   if (servers_.empty()) {
     out.error = "no DNS server configured";
@@ -335,6 +335,10 @@ DnsExchangeResult DnsExchanger::query(const ldns_rdf* name, ldns_rr_type type) {
     return out;
   }
   ldns_pkt_set_edns_udp_size(q.get(), kEdnsUdpSize);
+  if (dnssec) {
+    ldns_pkt_set_edns_do(q.get(), true);
+    ldns_pkt_set_cd(q.get(), true);
+  }
   uint8_t* raw = nullptr;
   size_t size = 0;
   if (ldns_pkt2wire(&raw, q.get(), &size) != LDNS_STATUS_OK || !raw || size < 12) {

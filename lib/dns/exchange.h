@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,20 @@ struct LdnsPktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
 using DnsPkt = std::unique_ptr<ldns_pkt, LdnsPktFree>;
+
+// Owners of the other ldns handles lib/dns uses (DESIGN.md: RAII around
+// every C handle).
+struct LdnsFree {
+  void operator()(ldns_resolver* r) const { ldns_resolver_deep_free(r); }
+  void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
+  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
+  void operator()(ldns_rdf* d) const { ldns_rdf_deep_free(d); }
+  void operator()(char* s) const { std::free(s); }  // ldns_rdf2str's malloc'd text
+};
+using RrListPtr = std::unique_ptr<ldns_rr_list, LdnsFree>;
+using RrPtr = std::unique_ptr<ldns_rr, LdnsFree>;
+using RdfPtr = std::unique_ptr<ldns_rdf, LdnsFree>;
+using CharPtr = std::unique_ptr<char, LdnsFree>;
 
 // Timing of one query, shared by every server and retry:
 // - `budget` is the query's whole time (10 s: the 5 s x 2 tries per server
@@ -54,7 +69,11 @@ class DnsExchanger {
   // server. A server that let its whole share of a query go by without a
   // word is not asked again by this exchanger (as ldns marked such a server
   // unreachable); when none is left, the query fails at once.
-  DnsExchangeResult query(const ldns_rdf* name, ldns_rr_type type);
+  // With `dnssec`, the DO bit (RFC 3225: send the RRSIG, NSEC, NSEC3 and DS
+  // records) and the CD bit (RFC 4035 §3.2.2: a validating resolver passes
+  // bogus data instead of SERVFAIL, so that we can say why it is bogus):
+  // lib/dns/dnssec.cc validates by itself.
+  DnsExchangeResult query(const ldns_rdf* name, ldns_rr_type type, bool dnssec = false);
 
   const std::vector<DnsServer>& servers() const { return servers_; }
 

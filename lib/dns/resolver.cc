@@ -28,17 +28,8 @@ namespace qr {
 
 namespace {
 
-struct LdnsFree {
-  void operator()(ldns_resolver* r) const { ldns_resolver_deep_free(r); }
-  void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
-  void operator()(ldns_rdf* d) const { ldns_rdf_deep_free(d); }
-  void operator()(char* s) const { std::free(s); }  // ldns_rdf2str's malloc'd text
-};
 using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsFree>;
 using PktPtr = DnsPkt;
-using RrListPtr = std::unique_ptr<ldns_rr_list, LdnsFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, LdnsFree>;
-using CharPtr = std::unique_ptr<char, LdnsFree>;
 
 constexpr int kMaxCnameHops = 8;
 
@@ -316,18 +307,15 @@ Result<std::vector<DnsServer>> from_resolv_conf() {
 
 }  // namespace
 
+Result<std::vector<DnsServer>> configured_dns_servers() {
+  if (const char* env = std::getenv("DNSCACHEIP")) return parse_dnscacheip(env);
+  return from_resolv_conf();
+}
+
 Result<std::unique_ptr<Resolver>> Resolver::create() {
-  std::vector<DnsServer> servers;
-  if (const char* env = std::getenv("DNSCACHEIP")) {
-    auto parsed = parse_dnscacheip(env);
-    if (!parsed) return parsed.failure();
-    servers = std::move(*parsed);
-  } else {
-    auto parsed = from_resolv_conf();
-    if (!parsed) return parsed.failure();
-    servers = std::move(*parsed);
-  }
-  return std::unique_ptr<Resolver>(new LdnsResolver(std::move(servers)));
+  auto servers = configured_dns_servers();
+  if (!servers) return servers.failure();
+  return std::unique_ptr<Resolver>(new LdnsResolver(std::move(*servers)));
 }
 
 }  // namespace qr

@@ -12,10 +12,13 @@ bool route_tls_default_changed(const Route& route) {
   return !route.options.tls_set && !route.user.empty() && !route.options.auth_cleartext;
 }
 
-TlsChoice tls_for(const Route& route, const TlsFiles& files, const Target& target) {
+TlsChoice tls_for(const Route& route, const TlsFiles& files, const Target& target,
+                  bool dane_default) {
   TlsChoice c;
   const bool literal = target.host.empty();
   c.policy = route_tls_policy(route, literal);
+  if (dane_default && target.from_mx && !route.options.tls_set && c.policy == TlsPolicy::May)
+    c.policy = TlsPolicy::Dane;
   const std::string name = tls_host_key(literal ? target.addr.str() : target.host);
   if (auto ca = files.ca_files.find(name); ca != files.ca_files.end()) {
     c.policy = TlsPolicy::Verify;

@@ -32,6 +32,9 @@ bool route_tls_default_changed(const Route& route);
 // as written for an IP literal (qmail-tls's partner_fqdn), compared as
 // tls_host_key does. Port 465 is TLS from the first byte, so at least
 // `encrypt` there.
-TlsChoice tls_for(const Route& route, const TlsFiles& files, const Target& target);
+// `dane_default`: control/dnssec-anchors exists, so an MX delivery whose
+// route sets no tls= and no credentials gets `dane` (SPEC §13).
+TlsChoice tls_for(const Route& route, const TlsFiles& files, const Target& target,
+                  bool dane_default = false);
 
 }  // namespace qr

@@ -1,5 +1,7 @@
 #include "lib/smtp/secure.h"
 
+#include <algorithm>
+
 #include "lib/auth/auth.h"
 #include "lib/smtp/reply.h"
 #include "lib/tls/tls.h"
@@ -7,6 +9,20 @@
 namespace qr {
 
 namespace {
+
+// The TLSA records and names a DANE handshake is checked against, in one
+// line (no newline: SessionCache keys are lines), sorted so that the same
+// RRset in another order is the same key.
+std::string dane_key(const DaneOptions& d) {
+  std::vector<std::string> records;
+  for (const Tlsa& t : d.tlsa) records.push_back(tlsa_text(t));
+  std::sort(records.begin(), records.end());
+  std::string key = "tlsa=";
+  for (const std::string& r : records) key += r + ",";
+  key += " names=";
+  for (const std::string& n : d.names) key += n + ",";
+  return key;
+}
 
 TlsOptions tls_options(const SessionSettings& s) {
   TlsOptions o;
@@ -21,6 +37,15 @@ TlsOptions tls_options(const SessionSettings& s) {
   // in the key through the fields above).
   o.cache_dir = s.tls_cache_dir;
   o.policy_id = tls_policy_name(s.tls);
+  if (s.tls == TlsPolicy::Dane && s.dane) {
+    o.dane = s.dane;
+    // RFC 7672 §8.1: SNI carries the TLSA base domain.
+    if (!s.dane->names.empty()) o.host = s.dane->names[0];
+    // SPEC §15: a DANE session is kept per TLSA RRset (and names): a
+    // resumed session is not verified again, so it may only be offered
+    // under the very records its full handshake was matched with.
+    o.policy_id += " " + dane_key(*s.dane);
+  }
   return o;
 }
 

@@ -47,7 +47,9 @@ class Session {
  private:
   static NextPair next_pair(std::string reason) { return NextPair{std::move(reason)}; }
   Final final(Letter letter, std::string text) {
-    return Final{letter, std::move(text), {}, tls_, auth_};
+    // start_tls succeeds under DANE only when a TLSA record matched.
+    bool dane = tls_active_ && s_.dane.has_value();
+    return Final{letter, std::move(text), {}, tls_, auth_, dane};
   }
   // The message could not be read (an I/O error) after part of it was
   // sent: no dot may follow, so the connection is dropped without one (the
@@ -135,7 +137,9 @@ std::optional<SessionOutcome> Session::hello() {
 // STARTTLS per the route's policy (SPEC §8).
 std::optional<SessionOutcome> Session::secure() {
   if (tls_active_ || s_.tls == TlsPolicy::None || s_.skip_starttls) return std::nullopt;
-  bool required = s_.tls == TlsPolicy::Encrypt || s_.tls == TlsPolicy::Verify;
+  // SPEC §13: a host with usable TLSA records never gets plaintext.
+  bool required =
+      s_.tls == TlsPolicy::Encrypt || s_.tls == TlsPolicy::Verify || s_.tls == TlsPolicy::Dane;
   if (!caps_.starttls) {
     if (required)
       return next_pair("STARTTLS required by tls=" + std::string(tls_policy_name(s_.tls)) +

@@ -4,6 +4,7 @@
 // next (remote, local) pair or the run's outcome is final; it writes no report.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -13,6 +14,7 @@
 #include "lib/outcome.h"
 #include "lib/redact.h"
 #include "lib/smtp/message.h"
+#include "lib/tls/dane.h"
 #include "lib/tls/policy.h"
 
 namespace qr {
@@ -33,7 +35,10 @@ struct SessionSettings {
   std::string client_cert;     // control/clientcert.pem when present
   std::string ciphers;         // control/tlsclientciphers
   std::string tls_cache_dir;   // $QMAIL_ROOT/queue/tlscache (SPEC §15); empty: none
-  std::string user, pass;      // AUTH credentials; empty user: no AUTH
+  // tls=Dane: the host's validated TLSA records and names (SPEC §13); the
+  // walk sets it only with usable records, so TLS is then required.
+  std::optional<DaneOptions> dane;
+  std::string user, pass;  // AUTH credentials; empty user: no AUTH
   bool auth_cleartext = false;
   // Where each AUTH line sent is remembered, so that no report carries it
   // (SPEC §1). May be null (tests).

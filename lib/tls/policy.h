@@ -4,9 +4,11 @@
 
 namespace qr {
 
-enum class TlsPolicy { None, May, Encrypt, Verify };
+// Dane: SPEC §13 (RFC 7672): the MX host's DNSSEC-validated TLSA records
+// decide; without them, `may`.
+enum class TlsPolicy { None, May, Encrypt, Verify, Dane };
 
-// "none", "may", "encrypt", "verify": as routes' tls= spells them.
+// "none", "may", "encrypt", "verify", "dane": as routes' tls= spells them.
 constexpr const char* tls_policy_name(TlsPolicy p) {
   switch (p) {
     case TlsPolicy::None:
@@ -17,6 +19,8 @@ constexpr const char* tls_policy_name(TlsPolicy p) {
       return "encrypt";
     case TlsPolicy::Verify:
       return "verify";
+    case TlsPolicy::Dane:
+      return "dane";
   }
   return "may";
 }

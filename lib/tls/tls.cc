@@ -160,7 +160,13 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
   SSL_CTX_set_session_cache_mode(ctx.get(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), new_session);
-  if (o.verify) {
+  if (o.dane) {
+    // SPEC §13: the TLSA records are the only trust; no CA store (PKIX
+    // usages are unusable for SMTP, RFC 7672 §3.1.3).
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (auto st = dane_context(ctx.get()); !st) return st.failure();
+  } else if (o.verify) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (!o.ca_file.empty()) {
@@ -197,6 +203,7 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
 // re-reading CA files) for each attempt of the walk (SPEC §4).
 Result<SSL_CTX*> context_for(const TlsOptions& o) {
   struct Entry {
+    bool dane;
     bool verify;
     std::string ca_file, client_cert, ciphers;
     SslCtxPtr ctx;
@@ -207,26 +214,29 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
   static auto* mutex = new std::mutex;
   std::lock_guard lock(*mutex);
   for (auto& e : *cache) {
-    if (std::tie(e.verify, e.ca_file, e.client_cert, e.ciphers) ==
-        std::tie(o.verify, o.ca_file, o.client_cert, o.ciphers)) {
+    const bool dane = o.dane.has_value();
+    if (std::tie(e.dane, e.verify, e.ca_file, e.client_cert, e.ciphers) ==
+        std::tie(dane, o.verify, o.ca_file, o.client_cert, o.ciphers)) {
       return e.ctx.get();
     }
   }
   auto ctx = make_context(o);
   if (!ctx) return ctx.failure();
-  cache->push_back({o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
+  cache->push_back(
+      {o.dane.has_value(), o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
   return cache->back().ctx.get();
 }
 
 // Why SSL_connect failed, in words for the report.
 std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::string& host) {
   int err = SSL_get_error(ssl, ret);
-  if (o.verify && err == SSL_ERROR_SSL) {
+  if ((o.verify || o.dane) && err == SSL_ERROR_SSL) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK) {
       ERR_clear_error();
-      std::string text =
-          std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+      std::string text = std::string(o.dane ? "DANE: certificate verify failed: "
+                                            : "certificate verify failed: ") +
+                         X509_verify_cert_error_string(v);
       if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         text += " (expected " + host + ")";
       }
@@ -275,7 +285,9 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   if (!host.empty() && !literal && SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1) {
     return Error{"cannot set TLS server name " + host + ": " + openssl_reason("invalid")};
   }
-  if (options.verify) {
+  if (options.dane) {
+    if (auto st = dane_setup(ssl.get(), *options.dane); !st) return Error{st.error()};
+  } else if (options.verify) {
     if (host.empty()) return Error{"TLS verification needs a host name"};
     int ok;
     if (literal) {
@@ -328,10 +340,18 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   // A resumed session carries the verify result it was made with
   // (SSL_get_verify_result); it was stored only after a handshake that
   // passed, so this holds unless the entry is not what we wrote.
-  if (options.verify && SSL_get_verify_result(ssl.get()) != X509_V_OK) {
+  bool resumed = SSL_session_reused(ssl.get()) == 1;
+  if ((options.verify || options.dane) && SSL_get_verify_result(ssl.get()) != X509_V_OK) {
     if (slot) slot->cache.remove(slot->key);
     return Error{"certificate verify failed: resumed session not verified"};
   }
+  // DANE: SSL_VERIFY_PEER already failed a full handshake on a mismatch;
+  // this says so again where it matters, so no later change can let one
+  // through. OpenSSL does not verify a resumed session again: that session
+  // was stored only after a full handshake that a TLSA record of this very
+  // RRset matched (the RRset is in its cache key, SPEC §15).
+  if (options.dane && !resumed && !dane_authenticated(ssl.get()))
+    return Error{"DANE: no TLSA record matched the certificate of " + host};
   // Every check of the policy is behind us: the sessions of this
   // connection may be kept (when the stream ends).
   if (slot) slot->policy_met = true;
@@ -413,6 +433,10 @@ std::string TlsStream::version() const {
 
 bool TlsStream::resumed() const {
   return SSL_session_reused(ssl_.get()) == 1;
+}
+
+bool TlsStream::dane_authenticated() const {
+  return qr::dane_authenticated(ssl_.get());
 }
 
 std::string TlsStream::cipher() const {

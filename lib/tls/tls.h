@@ -11,10 +11,12 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lib/net/stream.h"
 #include "lib/result.h"
+#include "lib/tls/dane.h"
 
 namespace qr {
 
@@ -64,6 +66,10 @@ struct TlsOptions {
   // the cache key, so a session made under one policy is never offered
   // under another (SPEC §15). Must not contain a newline.
   std::string policy_id;
+  // DANE (SPEC §13, RFC 7672): when set, the certificate is accepted only
+  // when one of these TLSA records matches it; no CA store is loaded, and
+  // the protocol floor is TLS 1.2 as with verify. Unset: no DANE.
+  std::optional<DaneOptions> dane;
 };
 
 // Protocol floor (decided here, SPEC §8): with verify, TLS 1.2 and the
@@ -107,6 +113,8 @@ class TlsStream : public Stream {
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
   bool resumed() const;         // a cached session was resumed (SPEC §15)
+  // The peer's certificate was matched by a TLSA record (SPEC §10 dane=ok).
+  bool dane_authenticated() const;
 
  private:
   SessionSlotPtr slot_;  // declared first: destroyed after the SSL

@@ -45,6 +45,7 @@ _lib_cleanup() {
   elif declare -F unbound_stop >/dev/null; then
     unbound_stop
   fi
+  if declare -F nsd_stop >/dev/null; then nsd_stop; fi
 } >/dev/null 2>&1
 trap _lib_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lib/dns/dns.h"
+#include "lib/dns/dnssec.h"
 
 namespace qr::test {
 
@@ -34,9 +35,30 @@ class FakeResolver final : public Resolver {
   Result<std::string> lookup_ptr(const IpAddr&) override { return Error{"no PTR"}; }
 };
 
+// Scripted DNSSEC states for the DANE decisions of the walk (SPEC §13).
+class FakeDaneDns final : public DaneDns {
+ public:
+  Security mx = Security::Secure;
+  std::map<std::string, DaneHost> hosts;  // a host not here: insecure
+  int asked = 0;                          // look-ups made
+
+  Security mx_security(std::string_view, std::string* why) override {
+    ++asked;
+    *why = "scripted";
+    return mx;
+  }
+  DaneHost host(std::string_view host, uint16_t, bool) override {
+    ++asked;
+    auto it = hosts.find(std::string(host));
+    return it != hosts.end() ? it->second : DaneHost{Security::Insecure, {}, {}, "unsigned"};
+  }
+  Security anchors_status(std::string*) override { return Security::Secure; }
+};
+
 class FakeDns final : public DnsSource {
  public:
   FakeResolver answers;
+  FakeDaneDns dnssec;
   std::set<IpAddr> local;  // this host's own addresses
   int asked = 0;           // how often a resolver was asked for
 
@@ -45,6 +67,7 @@ class FakeDns final : public DnsSource {
     return &answers;
   }
   bool is_local(const IpAddr& addr) override { return local.count(addr) != 0; }
+  DaneDns* dane(const DnssecAnchors&, std::string*) override { return &dnssec; }
 };
 
 inline HostAnswer temp_fail(std::string why) {

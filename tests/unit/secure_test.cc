@@ -36,7 +36,8 @@ AuthRun run_auth(const std::string& mech, const std::string& replies) {
   out.result = qr::authenticate(conn, caps, false, s);
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(peer.get(), buf, sizeof buf)) > 0) out.sent.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(peer.get(), buf, sizeof buf)) > 0)
+    out.sent.append(buf, static_cast<size_t>(n));
   return out;
 }
 

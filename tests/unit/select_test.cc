@@ -26,9 +26,7 @@ Control sample_control() {
                                }),
                                c.routes);
   c.smtproutes = *parse_smtproutes(numbered({
-      "relay.example:smart.example.net:2525|u|p",
-      "mx.example:",
-      "lit.example:[192.0.2.9]",
+      "relay.example:smart.example.net:2525|u|p", "mx.example:", "lit.example:[192.0.2.9]",
       "plain.example:192.0.2.10:2526",  // vanilla takes an unbracketed IP too
   }));
   return c;

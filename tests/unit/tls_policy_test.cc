@@ -164,3 +164,38 @@ TEST_CASE("load_tls_files: what exists but cannot be used is an error", "[tls_po
   }
   // An unsearchable tlshosts/ (EACCES) needs a user other than root: t_tls.sh.
 }
+
+// SPEC §13: with control/dnssec-anchors, `dane` is the default for MX
+// deliveries only; a written tls=, credentials, a relay or tlshosts/ win.
+TEST_CASE("tls_for: dane is the MX default when anchors exist", "[tls_policy][dane]") {
+  TlsFiles files;
+  files.ca_files["mx.example"] = "/ca.pem";
+  files.no_tls.insert("plain.example");
+  struct Case {
+    const char* what;
+    Route route;
+    Target target;
+    bool anchors;
+    TlsPolicy want;
+  };
+  const Target mx{"mx1.example", *IpAddr::parse("192.0.2.1"), 25, true};
+  const Target relay{"relay.example", *IpAddr::parse("192.0.2.2"), 25, false};
+  const Target pinned{"mx.example", *IpAddr::parse("192.0.2.3"), 25, true};
+  const Target notls{"plain.example", *IpAddr::parse("192.0.2.4"), 25, true};
+  const Case cases[] = {
+      {"MX, anchors", route_with(std::nullopt), mx, true, TlsPolicy::Dane},
+      {"MX, no anchors", route_with(std::nullopt), mx, false, TlsPolicy::May},
+      {"relay, anchors", route_with(std::nullopt), relay, true, TlsPolicy::May},
+      {"MX, tls=may written", route_with(TlsPolicy::May), mx, true, TlsPolicy::May},
+      {"MX, tls=dane written, no anchors", route_with(TlsPolicy::Dane), mx, false, TlsPolicy::Dane},
+      {"relay, tls=dane written", route_with(TlsPolicy::Dane), relay, false, TlsPolicy::Dane},
+      {"MX, credentials", route_with(std::nullopt, true), mx, true, TlsPolicy::Verify},
+      {"MX, tlshosts/", route_with(std::nullopt), pinned, true, TlsPolicy::Verify},
+      // notlshosts/ never lowers dane (SPEC §8).
+      {"MX, notlshosts/", route_with(std::nullopt), notls, true, TlsPolicy::Dane},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    CHECK(tls_for(c.route, files, c.target, c.anchors).policy == c.want);
+  }
+}

@@ -581,3 +581,142 @@ TEST_CASE("TLS sessions: stored, resumed, kept apart per policy", "[tls][session
     CHECK(entries() == 0);
   }
 }
+// --- DANE (SPEC §13, RFC 7672) ----------------------------------------------
+
+namespace {
+
+enum class Of { Key, Cert };
+// TLSA data for `x`: the SubjectPublicKeyInfo or the whole certificate,
+// in full (mtype 0) or as SHA-256 (1) or SHA-512 (2), computed here with
+// OpenSSL's own encoders, not with the code under test.
+std::vector<uint8_t> tlsa_data(X509* x, Of of, uint8_t mtype) {
+  unsigned char* der = nullptr;
+  int len = of == Of::Key ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : i2d_X509(x, &der);
+  REQUIRE(len > 0);
+  std::vector<uint8_t> full(der, der + len);
+  OPENSSL_free(der);
+  if (mtype == 0) return full;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  REQUIRE(EVP_Digest(full.data(), full.size(), md, &n, mtype == 1 ? EVP_sha256() : EVP_sha512(),
+                     nullptr) == 1);
+  return std::vector<uint8_t>(md, md + n);
+}
+
+Tlsa tlsa(uint8_t usage, uint8_t selector, uint8_t mtype, X509* x) {
+  return Tlsa{usage, selector, mtype, tlsa_data(x, selector == 1 ? Of::Key : Of::Cert, mtype)};
+}
+
+}  // namespace
+
+TEST_CASE("tlsa_usable: DANE-TA and DANE-EE with known selectors and digest sizes", "[dane]") {
+  const std::vector<uint8_t> d32(32, 1), d64(64, 1), d20(20, 1), one(1, 1);
+  struct Case {
+    Tlsa t;
+    bool usable;
+  };
+  const Case cases[] = {
+      {{3, 1, 1, d32}, true},  {{3, 0, 1, d32}, true},  {{2, 0, 1, d32}, true},
+      {{3, 1, 2, d64}, true},  {{2, 1, 0, one}, true},  {{3, 1, 1, d64}, false},
+      {{3, 1, 2, d32}, false}, {{3, 1, 1, d20}, false}, {{3, 0, 0, {}}, false},
+      {{0, 0, 1, d32}, false},  // PKIX-TA: RFC 7672 §3.1.3
+      {{1, 1, 1, d32}, false},  // PKIX-EE
+      {{4, 1, 1, d32}, false}, {{3, 2, 1, d32}, false}, {{3, 1, 3, d32}, false},
+  };
+  for (const auto& c : cases) {
+    INFO(tlsa_text(c.t));
+    CHECK(tlsa_usable(c.t) == c.usable);
+  }
+  CHECK(tlsa_text({3, 1, 1, {0x0a, 0xff}}) == "3 1 1 0aff");
+}
+
+TEST_CASE("DANE: records against a server's certificate and chain", "[dane]") {
+  Pki pki = make_pki("Private CA", "mx1.dane.test");
+  Pki other = make_pki("Other CA", "mx1.dane.test");
+  struct Case {
+    const char* what;
+    std::vector<Tlsa> tlsa;
+    std::vector<std::string> names;
+    bool send_chain;    // the server sends its CA after its certificate
+    const char* error;  // empty: the handshake succeeds, authenticated by DANE
+  };
+  X509* leaf = pki.cert.get();
+  X509* ca = pki.ca.get();
+  const std::vector<std::string> mx1 = {"mx1.dane.test"};
+  const std::vector<std::string> mx2 = {"mx2.dane.test"};
+  const Case cases[] = {
+      {"3 1 1", {tlsa(3, 1, 1, leaf)}, mx1, false, ""},
+      {"3 0 1", {tlsa(3, 0, 1, leaf)}, mx1, false, ""},
+      {"3 1 2", {tlsa(3, 1, 2, leaf)}, mx1, false, ""},
+      {"3 0 0", {tlsa(3, 0, 0, leaf)}, mx1, false, ""},
+      // RFC 7672 §3.1.1: DANE-EE ignores the names in the certificate.
+      {"3 1 1, other name", {tlsa(3, 1, 1, leaf)}, mx2, false, ""},
+      {"3 1 1 of another key",
+       {tlsa(3, 1, 1, other.cert.get())},
+       mx1,
+       false,
+       "DANE: certificate verify failed: no matching DANE TLSA records"},
+      {"a wrong record, then a right one",
+       {tlsa(3, 1, 1, other.cert.get()), tlsa(3, 1, 1, leaf)},
+       mx1,
+       false,
+       ""},
+      {"2 0 1, chain sent", {tlsa(2, 0, 1, ca)}, mx1, true, ""},
+      {"2 1 1, chain sent", {tlsa(2, 1, 1, ca)}, mx1, true, ""},
+      // The CA's key in full: it need not be sent.
+      {"2 1 0, leaf only", {tlsa(2, 1, 0, ca)}, mx1, false, ""},
+      // RFC 7672 §3.2: DANE-TA checks the name.
+      {"2 0 1, wrong name",
+       {tlsa(2, 0, 1, ca)},
+       mx2,
+       true,
+       "DANE: certificate verify failed: hostname mismatch (expected mx2.dane.test)"},
+      // The second name (the MX name before a CNAME) matches.
+      {"2 0 1, second name", {tlsa(2, 0, 1, ca)}, {"alias.dane.test", "mx1.dane.test"}, true, ""},
+      {"2 0 1 of another CA",
+       {tlsa(2, 0, 1, other.ca.get())},
+       mx1,
+       true,
+       "DANE: certificate verify failed: no matching DANE TLSA records"},
+      // PKIX usages are unusable for SMTP (§3.1.3), even when they match.
+      {"1 1 1 only", {tlsa(1, 1, 1, leaf)}, mx1, false, "no usable TLSA record for mx1.dane.test"},
+      {"0 0 1 only", {tlsa(0, 0, 1, ca)}, mx1, true, "no usable TLSA record for mx1.dane.test"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    REQUIRE(ctx);
+    // The chain belongs to the certificate in use: that one first.
+    if (c.send_chain) {
+      REQUIRE(SSL_CTX_use_certificate(ctx.get(), leaf) == 1);
+      REQUIRE(SSL_CTX_add1_chain_cert(ctx.get(), ca) == 1);
+    }
+    TestServer server(pki, echo_session, ctx.get());
+    TlsOptions o;
+    o.host = c.names[0];
+    o.dane = DaneOptions{c.tlsa, c.names};
+    auto s = tls_handshake(server.fd(), o, 5);
+    if (*c.error != '\0') {
+      REQUIRE_FALSE(s.ok());
+      CHECK(s.error() == c.error);
+      CHECK_FALSE(server.finish().accepted);
+      continue;
+    }
+    INFO((s.ok() ? "" : s.error()));
+    REQUIRE(s.ok());
+    CHECK((*s)->dane_authenticated());
+    ehlo_exchange(**s);
+    CHECK(server.finish().sni == c.names[0]);
+  }
+}
+
+TEST_CASE("DANE off: no authentication claimed", "[dane]") {
+  Pki pki = make_pki("Private CA", "mx1.dane.test");
+  TestServer server(pki, echo_session);
+  TlsOptions o;
+  o.host = "mx1.dane.test";
+  auto s = tls_handshake(server.fd(), o, 5);
+  REQUIRE(s.ok());
+  CHECK_FALSE((*s)->dane_authenticated());
+  ehlo_exchange(**s);
+}

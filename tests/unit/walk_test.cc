@@ -346,6 +346,70 @@ TEST_CASE("walk: DNS verdicts of the destination's MX", "[walk][dns]") {
   }
 }
 
+// SPEC §13: with control/dnssec-anchors, MX deliveries are `dane`; what
+// DNSSEC says of each host decides its policy, and a bogus host is never
+// connected to.
+TEST_CASE("walk: DANE decisions per MX host", "[walk][dane]") {
+  qr::test::FakeDns dns;
+  qr::MxAnswer mx;
+  mx.hosts = {{"mx-a.example.org", 10, {*qr::IpAddr::parse(kA)}, ""},
+              {"mx-b.example.org", 20, {*qr::IpAddr::parse(kB)}, ""}};
+  dns.answers.mx["example.org"] = mx;
+  qr::Control c = control_for("r;;mx;;;");
+  c.anchors = qr::DnssecAnchors{"control/dnssec-anchors", {"example.org. IN DS 1 13 2 00"}};
+  const qr::Tlsa ee{3, 1, 1, std::vector<uint8_t>(32, 7)};
+  const qr::Tlsa pkix{1, 1, 1, std::vector<uint8_t>(32, 7)};
+  FakeNet net;
+  net.scripts[kA] = Script{};
+  net.scripts[kB] = Script{};
+  SECTION("a bogus host is skipped unconnected; the next, insecure, is may") {
+    dns.dnssec.hosts["mx-a.example.org"] = {qr::Security::Bogus, {}, {}, "bad signature"};
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "rK");
+    CHECK(o.connects == std::vector<std::string>{std::string(kB) + " from default"});
+    CHECK(has(o.final, "DNSSEC: mx-a.example.org is bogus: bad signature"));
+    CHECK(o.delivered_to == "B");
+  }
+  SECTION("a bogus MX RRset: no host is used, Z") {
+    dns.dnssec.mx = qr::Security::Bogus;
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "Z");
+    CHECK(o.connects.empty());
+    CHECK(has(o.final, "DNSSEC: bogus MX records of example.org"));
+  }
+  SECTION("usable TLSA and no STARTTLS: never plaintext; the next host is may") {
+    dns.dnssec.hosts["mx-a.example.org"] = {qr::Security::Secure, {ee}, {"mx-a.example.org"}, ""};
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "rK");
+    CHECK(has(o.final, "STARTTLS required by tls=dane but not offered"));
+    CHECK(o.delivered_to == "B");
+  }
+  SECTION("secure TLSA records, none usable: TLS required, unchecked (encrypt)") {
+    dns.dnssec.hosts["mx-a.example.org"] = {qr::Security::Secure, {pkix}, {"mx-a.example.org"}, ""};
+    dns.dnssec.hosts["mx-b.example.org"] = {qr::Security::Secure, {pkix}, {"mx-b.example.org"}, ""};
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "Z");
+    CHECK(has(o.final, "STARTTLS required by tls=encrypt but not offered"));
+    CHECK(o.delivered_to.empty());
+  }
+  SECTION("an insecure MX RRset: no host look-ups, may") {
+    dns.dnssec.mx = qr::Security::Insecure;
+    dns.dnssec.hosts["mx-a.example.org"] = {qr::Security::Bogus, {}, {}, "never asked"};
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "rK");
+    CHECK(o.delivered_to == "A");
+    CHECK(dns.dnssec.asked == 1);
+  }
+  SECTION("no anchors: no DNSSEC look-up at all") {
+    c.anchors.reset();
+    dns.dnssec.hosts["mx-a.example.org"] = {qr::Security::Bogus, {}, {}, "never asked"};
+    Outcome o = run_walk(c, net, dns);
+    CHECK(o.letters == "rK");
+    CHECK(o.delivered_to == "A");
+    CHECK(dns.dnssec.asked == 0);
+  }
+}
+
 TEST_CASE("give_up: the D-versus-Z rule and the attempt list (SPEC §4, §7, §10)",
           "[walk][report]") {
   using qr::Failure;
