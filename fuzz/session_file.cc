@@ -45,10 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(back != nullptr);
     FUZZ_CHECK(master_key(back.get()) == master_key(s.get()));
   }
-  const size_t der = bytes.find("\nder ");
-  const size_t body = der == std::string::npos ? 0 : bytes.find('\n', der + 1);
-  const std::string_view tail =
-      body == std::string::npos ? std::string_view() : std::string_view(bytes).substr(body + 1);
+  // The DER after the header; without a header, the whole input as DER.
+  std::string_view tail = bytes;
+  if (const size_t der = bytes.find("\nder "); der != std::string::npos) {
+    const size_t nl = bytes.find('\n', der + 1);
+    tail = nl == std::string::npos ? std::string_view() : tail.substr(nl + 1);
+  }
   const std::string stripped = strip_peer_certificate(tail);
   if (!stripped.empty()) {
     FUZZ_CHECK(static_cast<unsigned char>(stripped[0]) == 0x30);
