@@ -30,7 +30,7 @@ printf 'Subject: dane\nX-Test: t_dane\n\nhello over DANE\n' >"$msg"
 
 # --- certificates and their TLSA data --------------------------------------
 started=1
-exim_start t75ok "$E_OK" 25 tls=on cert=mx-ok.$Z || started=0
+exim_start t75ok "$E_OK" 25 tls=on cert=mx-ok.$Z resume=on || started=0
 exim_start t75bad "$E_BAD" 25 tls=on cert=mx-bad.$Z || started=0
 exim_start t75plain "$E_PLAIN" 25 tls=off || started=0
 exim_start t75ta "$E_TA" 25 tls=on cert=mx-ta.$Z || started=0
@@ -272,6 +272,30 @@ check_eq "relay, tls=dane, mismatch: nothing received" "" "$(exim_received t75ba
 deliver "IP literal, tls=dane" "elsewhere.example" "routes=r;;$E_OK;;;tls=dane" "routemap=*;*;r"
 check_match "IP literal, tls=dane: K as may (no name for TLSA)" "^K .*remote=\[$E_OK\]:25 $TLSRE auth=none" "$final"
 check_not_contains "IP literal, tls=dane: no dane=ok" "dane=ok" "$final"
+
+# --- DANE and the TLS session cache (SPEC §13, §15) ----------------------------
+# One root with queue/tlscache: a session made under `may` is never offered
+# under `dane` (the policy and the TLSA records are in the key); a session
+# made under DANE is resumed by the next DANE delivery, which OpenSSL does
+# not verify again, and still reports dane=ok.
+sroot=$(qmail_root_new)
+mkdir -p "$sroot/queue/tlscache" && chmod 700 "$sroot/queue/tlscache"
+deliver_in() {
+  run_qmail_remote "$sroot" "ok.$Z" s@example.org "r@ok.$Z" <"$msg"
+  check_qr_clean "$1: exit 0, no stderr, framing"
+  final=$(report_final 2>/dev/null)
+}
+RESUMED=':resumed auth='
+deliver_in "cache, may first"
+check_match "cache, may first: K without DANE" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
+deliver_in "cache, may again"
+check_contains "cache, may again: resumed (the server issues tickets)" "$RESUMED" "$final"
+cp "$T_TMP/anchors" "$sroot/control/dnssec-anchors"
+deliver_in "cache, dane after may"
+check_match "cache, dane after may: K, dane=ok" "^K .*$TLSRE auth=none dane=ok" "$final"
+check_not_contains "cache, dane after may: the may session is not offered" "$RESUMED" "$final"
+deliver_in "cache, dane again"
+check_match "cache, dane again: K, resumed, dane=ok" "^K .*$TLSRE$RESUMED""none dane=ok" "$final"
 
 # --- qmail-routes explain and check (SPEC §11, §13) ------------------------------
 # explain ROOT DOMAIN: what qmail-remote would try for r@DOMAIN.
