@@ -3,14 +3,17 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "lib/net/connection.h"
 #include "lib/net/tcpto.h"
 #include "lib/route/expand.h"
+#include "lib/route/mx_security.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
 #include "lib/smtp/address.h"
 #include "lib/smtp/message.h"
+#include "lib/sts/fetch.h"
 
 namespace qr {
 namespace {
@@ -34,14 +37,15 @@ std::string remote_where(const Target& t) {
 class Walk {
  public:
   Walk(const Job& job, const Control& control, Connector& connector, DnsSource& dns, Rng& rng,
-       Report& report, DeadHosts* dead)
+       Report& report, DeadHosts* dead, const sts::Source* sts)
       : job_(job),
         control_(control),
         connector_(connector),
         dns_(dns),
         rng_(rng),
         report_(report),
-        dead_(dead) {}
+        dead_(dead),
+        sts_source_(sts) {}
 
   void run();
 
@@ -51,6 +55,10 @@ class Walk {
   AttemptOutcome attempt(const Attempt& a, bool plaintext, bool* retry_plaintext);
   SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
   void finish(const Attempt& a, const Final& f);
+  // SPEC §8's `dane` for this target (lib/route/mx_security.h); for other
+  // policies just the policy.
+  HostSecurity security(const Target& t);
+  const std::optional<sts::Policy>& sts_policy();
 
   const Job& job_;
   const Control& control_;
@@ -64,7 +72,36 @@ class Walk {
   std::vector<Attempt> demoted_;
   Selection sel_;
   std::vector<Failure> failures_;
+  // SPEC §14: the destination's MTA-STS policy, looked up once per run
+  // and only when a `dane` MX host needs it.
+  const sts::Source* sts_source_;
+  std::optional<std::optional<sts::Policy>> sts_;
 };
+
+const std::optional<sts::Policy>& Walk::sts_policy() {
+  if (sts_) return *sts_;
+  sts_.emplace();
+  std::string err;
+  Resolver* res = sts_source_ ? dns_.resolver(&err) : nullptr;
+  if (!res || host_literal(job_.host)) return *sts_;
+  sts::Lookup l = sts::lookup_policy(job_.host, *res, sts_source_->cache_dir,
+                                     int64_t(std::time(nullptr)), sts_source_->fetch);
+  if (l.policy && l.policy->mode != sts::Mode::None) *sts_ = std::move(l.policy);
+  return *sts_;
+}
+
+HostSecurity Walk::security(const Target& t) {
+  HostSecurity h;
+  h.policy = tls_for(sel_.route, control_.tls, t).policy;
+  if (h.policy != TlsPolicy::Dane) return h;
+  // A relay named by host name: DANE only (SPEC §13); MTA-STS is about the
+  // destination's MX hosts.
+  if (!t.from_mx) {
+    h.policy = TlsPolicy::May;
+    return h;
+  }
+  return dane_host_security(t, job_.host, sts_policy());
+}
 
 void Walk::run() {
   sel_ = select_route(control_, job_.host, job_.envelope.sender, job_.envelope.recipients.front());
@@ -78,6 +115,10 @@ void Walk::run() {
     if (ends_run(x, plan.remotes.size()))
       return report_.message(dns_verdict(*x.verdict, job_.host, sel_.route.name));
     for (const Target& t : x.targets) {
+      if (HostSecurity hs = security(t); hs.skip) {
+        failures_.push_back(Unreached{{remote_where(t), "", hs.why}});
+        continue;
+      }
       auto pairs = pair_attempts({t}, plan.locals);
       if (pairs.empty())
         failures_.push_back(Unreached{{format_endpoint(t.addr, t.port), "",
@@ -142,6 +183,7 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
   if (o.kind == SessionOutcome::Kind::NextPair) {
     line.why = std::move(o.reason);
+    if (security(t).mark == "sts=enforce") line.why = "MTA-STS mode enforce: " + line.why;
     *retry_plaintext = o.tls_failed_may && !plaintext;
     return Refused{std::move(line), o.smtputf8_missing ? Refusal::NoSmtpUtf8 : Refusal::Other};
   }
@@ -153,11 +195,23 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
 
 void Walk::finish(const Attempt& a, const Final& f) {
   for (const auto& r : f.recipients) report_.recipient(r.letter, r.text);
-  RouteLine line{sel_.route.name, show_local(a.local), remote_name(a.target), f.tls, f.auth};
+  HostSecurity hs = security(a.target);
+  RouteLine line{sel_.route.name, show_local(a.local), remote_name(a.target), f.tls, f.auth,
+                 hs.mark};
+  // SPEC §14 testing mode: delivered as without a policy; the report says
+  // what enforce would have refused.
+  std::string would;
+  if (hs.mark == "sts=testing") {
+    would = hs.testing_note;
+    if (f.tls == "none" || f.tls == "failed-plaintext")
+      would += (would.empty() ? "" : "; ") + std::string("no TLS");
+    // The certificate is not checked in testing mode (doc/DECISIONS.md).
+    if (!would.empty()) would = "MTA-STS mode testing: enforce would have refused: " + would + "\n";
+  }
   // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
   // log shows the failover; a D (mailed to the sender) does not.
   report_.message(f.letter,
-                  f.text + route_line(f.letter, line) + failed_before(failures_, f.letter));
+                  f.text + route_line(f.letter, line) + would + failed_before(failures_, f.letter));
 }
 
 SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd) {
@@ -185,7 +239,7 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.auth_cleartext = r.options.auth_cleartext;
   s.secrets = &report_.secrets();
   TlsChoice tls = tls_for(r, control_.tls, t);
-  s.tls = tls.policy;
+  s.tls = tls.policy == TlsPolicy::Dane ? security(t).policy : tls.policy;
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;
@@ -213,8 +267,8 @@ std::optional<Verdict> refuse_before_connecting(const Job& job) {
 }
 
 void walk(const Job& job, const Control& control, Connector& connector, DnsSource& dns, Rng& rng,
-          Report& report, DeadHosts* dead) {
-  Walk(job, control, connector, dns, rng, report, dead).run();
+          Report& report, DeadHosts* dead, const sts::Source* sts) {
+  Walk(job, control, connector, dns, rng, report, dead, sts).run();
 }
 
 void deliver(const Job& job, Rng& rng, Report& report) {
@@ -225,7 +279,16 @@ void deliver(const Job& job, Rng& rng, Report& report) {
   SystemDns dns;  // the resolver is made only when an item needs one
   // Read at the first check, written when it goes out of scope (SPEC §12).
   DeadHosts dead(tcpto::lock_dir_for(control_dir()));
-  walk(job, *control, connector, dns, rng, report, &dead);
+  // SPEC §14: policies are cached under queue/sts; a miss fetches over
+  // HTTPS, resolving mta-sts.<domain> with the same DNS.
+  sts::Source sts{sts::cache_dir_for(control_dir()),
+                  [&dns](std::string_view domain) -> Result<std::string> {
+                    std::string err;
+                    Resolver* res = dns.resolver(&err);
+                    if (!res) return Error{err};
+                    return sts::fetch_policy(domain, *res);
+                  }};
+  walk(job, *control, connector, dns, rng, report, &dead, &sts);
 }
 
 }  // namespace qr

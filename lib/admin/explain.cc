@@ -3,11 +3,15 @@
 // of tried.
 #include "lib/admin/explain.h"
 
+#include <ctime>
 #include "lib/net/tcpto.h"
 #include "lib/report.h"
+
 #include "lib/route/expand.h"
+#include "lib/route/mx_security.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
+#include "lib/sts/lookup.h"
 
 namespace qr {
 
@@ -57,6 +61,11 @@ class Explainer {
       return false;
     }
     for (const Target& t : x.targets) {
+      HostSecurity hs = security(t);
+      if (hs.skip) {
+        note(remote_name(t) + ": " + hs.why);
+        continue;
+      }
       auto pairs = pair_attempts({t}, locals_);
       if (pairs.empty()) note(remote_name(t) + ": no local IP of its address family");
       // As the walk does (SPEC §12): a pair vanilla would skip is named and
@@ -87,8 +96,48 @@ class Explainer {
     return "remote=" + remote + " local=" + show_local(local) +
            " tls=" + tls_policy_name(tls.policy);
   }
-  std::string pair_line(const Attempt& a) const {
-    return pair_text(remote_name(a.target), tls_for(route_, tls_files_, a.target), a.local);
+  std::string pair_line(const Attempt& a) {
+    TlsChoice tls = tls_for(route_, tls_files_, a.target);
+    HostSecurity hs = security(a.target);
+    tls.policy = hs.policy;
+    return pair_text(remote_name(a.target), tls, a.local) + (hs.mark.empty() ? "" : " " + hs.mark) +
+           (hs.testing_note.empty() ? "" : " (enforce would refuse: " + hs.testing_note + ")");
+  }
+  // As the walk's Walk::security: `dane` on an MX host through
+  // dane_host_security, with the cached MTA-STS policy.
+  HostSecurity security(const Target& t) {
+    HostSecurity h;
+    h.policy = tls_for(route_, tls_files_, t).policy;
+    if (h.policy != TlsPolicy::Dane) return h;
+    if (!t.from_mx) {
+      h.policy = TlsPolicy::May;
+      return h;
+    }
+    return dane_host_security(t, req_.host, sts_policy());
+  }
+  const std::optional<sts::Policy>& sts_policy() {
+    if (sts_) return *sts_;
+    sts_.emplace();
+    std::string err;
+    Resolver* res = dns_ && !req_.sts_cache_dir.empty() ? dns_->resolver(&err) : nullptr;
+    if (!res) return *sts_;
+    // Nothing is sent but DNS: a policy not in the cache is not fetched.
+    sts::Lookup l = sts::lookup_policy(
+        req_.host, *res, req_.sts_cache_dir, int64_t(std::time(nullptr)),
+        [](std::string_view) -> Result<std::string> {
+          return Error{"not cached, and explain does not fetch (qmail-routes sts DOMAIN does)"};
+        });
+    if (l.policy) {
+      std::string mx;
+      for (const std::string& p : l.policy->mx) mx += " " + p;
+      note("MTA-STS policy of " + req_.host + " (" + l.how + ", id " + l.id + "): mode " +
+           sts::mode_name(l.policy->mode) + ", max_age " + std::to_string(l.policy->max_age) +
+           ", mx:" + mx);
+      if (l.policy->mode != sts::Mode::None) *sts_ = std::move(l.policy);
+    } else {
+      note("MTA-STS: no policy for " + req_.host + ": " + l.how);
+    }
+    return *sts_;
   }
   void line(const std::string& remote, const TlsChoice& tls, const std::optional<IpAddr>& local) {
     out_ += pair_text(remote, tls, local) + "\n";
@@ -115,7 +164,8 @@ class Explainer {
   const std::vector<IpAddr>& locals_;
   DeadHosts* dead_;
   std::string out_;
-  std::vector<std::string> demoted_;  // pairs the walk tries last (SPEC §12)
+  std::vector<std::string> demoted_;               // pairs the walk tries last (SPEC §12)
+  std::optional<std::optional<sts::Policy>> sts_;  // looked up once, when needed
 };
 
 }  // namespace

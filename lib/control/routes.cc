@@ -137,8 +137,10 @@ Result<RouteOptions> parse_options(std::string_view text, bool has_credentials) 
         opt.tls = TlsPolicy::Encrypt;
       else if (value == "verify")
         opt.tls = TlsPolicy::Verify;
+      else if (value == "dane")
+        opt.tls = TlsPolicy::Dane;
       else
-        return bad_value("none, may, encrypt or verify");
+        return bad_value("none, may, encrypt, verify or dane");
     } else if (key == "helo") {
       if (iequals(value, "ptr"))
         opt.helo_ptr = true;

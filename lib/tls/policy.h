@@ -4,9 +4,11 @@
 
 namespace qr {
 
-enum class TlsPolicy { None, May, Encrypt, Verify };
+// Dane: SPEC §8's `dane` (§13 DANE, else §14 MTA-STS, else `may`). The walk
+// turns it into one of the others per MX host before a session starts.
+enum class TlsPolicy { None, May, Encrypt, Verify, Dane };
 
-// "none", "may", "encrypt", "verify": as routes' tls= spells them.
+// "none", "may", "encrypt", "verify", "dane": as routes' tls= spells them.
 constexpr const char* tls_policy_name(TlsPolicy p) {
   switch (p) {
     case TlsPolicy::None:
@@ -17,6 +19,8 @@ constexpr const char* tls_policy_name(TlsPolicy p) {
       return "encrypt";
     case TlsPolicy::Verify:
       return "verify";
+    case TlsPolicy::Dane:
+      return "dane";
   }
   return "may";
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <tuple>
@@ -96,6 +97,12 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
       }
     } else if (SSL_CTX_set_default_verify_dir(ctx.get()) != 1) {
       return Error{"cannot use the system CA directory: " + openssl_reason("unknown error")};
+    } else if (const char* file = std::getenv(X509_get_default_cert_file_env());
+               file != nullptr && *file != '\0' && SSL_CTX_load_verify_file(ctx.get(), file) != 1) {
+      // $SSL_CERT_FILE, when set, is a bundle the administrator chose (as
+      // OpenSSL's own default paths take it, SPEC §14); the bundle's cost
+      // (SPEC §8) is paid only then.
+      return Error{std::string(file) + " ($SSL_CERT_FILE): " + openssl_reason("cannot load")};
     }
   } else {
     // See "Protocol floor" in tls.h. Level 0 is needed for TLS 1.0/1.1

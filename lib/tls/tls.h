@@ -37,6 +37,7 @@ struct TlsOptions {
   // verify: the system trust store, loaded from OpenSSL's hashed certificate
   // directory (X509_get_default_cert_dir, or $SSL_CERT_DIR), which reads
   // only the CA files a chain needs, not the whole bundle (~20 ms, SPEC §8).
+  // $SSL_CERT_FILE, when set, is loaded as well (SPEC §14).
   // Nothing is loaded when verify is off.
   std::string ca_file;
   // The MX or relay host name (or an IP literal's text, no brackets). Sent

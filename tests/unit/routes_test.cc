@@ -163,7 +163,7 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
       {"r;;;;;color=red", "unknown option 'color' in OPTIONS"},
       {"r;;;;;tls", "option 'tls' is not key=value in OPTIONS"},
       {"r;;;;;tls=maybe",
-       "bad value 'maybe' for option 'tls' (none, may, encrypt or verify) in OPTIONS"},
+       "bad value 'maybe' for option 'tls' (none, may, encrypt, verify or dane) in OPTIONS"},
       {"r;;;;;helo=a b", "bad value 'a b' for option 'helo' (a host name or ptr) in OPTIONS"},
       {"r;;;;;helo=", "bad value '' for option 'helo' (a host name or ptr) in OPTIONS"},
       {"r;;;;;auth-cleartext=1",
@@ -173,7 +173,7 @@ TEST_CASE("bad routes lines name the line and what is wrong", "[routes]") {
       // Without credentials OPTIONS text is quoted (typos are easier to
       // find), with its control bytes escaped; so are the other fields.
       {"r;;;;;tls=\x1b[2J",
-       "bad value '\\x1b[2J' for option 'tls' (none, may, encrypt or verify) "
+       "bad value '\\x1b[2J' for option 'tls' (none, may, encrypt, verify or dane) "
        "in OPTIONS"},
       {"r\x01;;;;", "bad route name 'r\\x01'"},
       {"r;;relay\x7f.example;;", "unknown separator '\\x7f' in REMOTE_ADDRS"},

@@ -1,0 +1,172 @@
+#!/bin/bash
+# MTA-STS (SPEC §14, RFC 8461) for MX deliveries under tls=dane, end to end:
+# a real Unbound serves the _mta-sts TXT, MX and A records; a real nginx
+# (nginx.sh) serves the policies over HTTPS on port 443 with certificates
+# from the test CA (exim.sh's), which qmail-remote finds through
+# SSL_CERT_DIR (and SSL_CERT_FILE in one case); real Exims on port 25 are
+# the MX hosts. What happened is read from the reports, the Exims' stores
+# and nginx's access log (one line per HTTPS request).
+#
+# Unbound listens on 127.0.0.70; everything else is in block 70.
+set -u
+source "$(dirname "$0")/lib.sh"
+source "$IT_DIR/unbound.sh"
+source "$IT_DIR/nginx.sh"
+ip_block 70
+
+MX1=$(alloc_ip) OTHER=$(alloc_ip) PLAIN=$(alloc_ip) WRONG=$(alloc_ip)
+WEB=$(alloc_ip) SLOW=$(alloc_ip) DEAD=$(alloc_ip)
+DNS_IP=127.0.0.70 DNS_PORT=5370
+Z=t70.example
+
+msg=$T_TMP/msg
+printf 'Subject: sts\nX-Test: t_sts\n\nhello under MTA-STS\n' >"$msg"
+
+# --- the policies, served by nginx -------------------------------------------
+www=$T_TMP/www
+# policy NAME TEXT: https://mta-sts.NAME.$Z/.well-known/mta-sts.txt serves TEXT.
+policy() {
+  mkdir -p "$www/$1/.well-known"
+  printf '%b' "$2" >"$www/$1/.well-known/mta-sts.txt"
+}
+policy enf 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy wild 'version: STSv1\r\nmode: enforce\r\nmx: *.t70.example\r\nmax_age: 86400\r\n'
+policy wrong 'version: STSv1\nmode: enforce\nmx: wrong.t70.example\nmax_age: 86400\n'
+policy plain 'version: STSv1\nmode: enforce\nmx: plain.t70.example\nmax_age: 86400\n'
+policy skip 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy test 'version: STSv1\nmode: testing\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy none 'version: STSv1\nmode: none\nmax_age: 86400\n'
+policy garbage '\x01\x02<html>not a policy</html>\nmode enforce\n'
+policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy html 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
+mv "$www/html/.well-known/mta-sts.txt" "$www/html/.well-known/mta-sts.html"
+mkdir -p "$www/big/.well-known"
+head -c 10485760 /dev/zero | tr '\0' 'a' >"$www/big/.well-known/mta-sts.txt"
+chmod -R a+rX "$www"
+
+servers=$T_TMP/servers.conf
+cert_for() { exim_cert "$1"; }
+{
+  for name in enf wild wrong plain skip test none garbage big redirect html; do
+    prefix=$(cert_for "mta-sts.$name.$Z") || exit 1
+    root="$www/$name"
+    echo "  server { listen $WEB:443 ssl; server_name mta-sts.$name.$Z;"
+    echo "    ssl_certificate $prefix.crt; ssl_certificate_key $prefix.key;"
+    case $name in
+      redirect) echo "    location / { return 301 https://mta-sts.enf.$Z/.well-known/mta-sts.txt; }" ;;
+      html) echo "    root $root; location / { default_type text/html; try_files /.well-known/mta-sts.html =404; }" ;;
+      *) echo "    root $root;" ;;
+    esac
+    echo "  }"
+  done
+  # A certificate for another name than mta-sts.badcert.
+  prefix=$(cert_for "mta-sts.other.$Z") || exit 1
+  echo "  server { listen $WEB:443 ssl; server_name mta-sts.badcert.$Z;"
+  echo "    ssl_certificate $prefix.crt; ssl_certificate_key $prefix.key; root $www/badcert; }"
+} >"$servers"
+
+# --- the zone ------------------------------------------------------------
+zones=$T_TMP/zones.conf
+{
+  echo "  local-zone: \"$Z.\" static"
+  echo "  local-data: \"mx1.$Z. A $MX1\""
+  echo "  local-data: \"other.$Z. A $OTHER\""
+  echo "  local-data: \"plain.$Z. A $PLAIN\""
+  echo "  local-data: \"wrong.$Z. A $WRONG\""
+  # domain MX TXT-id [mta-sts address]
+  while read -r d mx id web; do
+    for m in ${mx//,/ }; do echo "  local-data: \"$d.$Z. MX ${m%%=*} ${m#*=}.$Z.\""; done
+    [[ $id == - ]] || echo "  local-data: '_mta-sts.$d.$Z. TXT \"v=STSv1; id=$id;\"'"
+    echo "  local-data: \"mta-sts.$d.$Z. A ${web:-$WEB}\""
+  done <<ZONE
+enf 10=mx1 1
+wild 10=mx1 1
+wrong 10=wrong 1
+plain 10=plain 1
+skip 10=other,20=mx1 1
+test 10=plain 1
+none 10=plain 1
+garbage 10=plain 1
+big 10=plain 1
+redirect 10=plain 1
+html 10=plain 1
+badcert 10=plain 1
+slow 10=plain 1 $SLOW
+down 10=plain,20=mx1 2 $DEAD
+nopolicy 10=plain -
+ZONE
+  # Two v=STSv1 records: no policy (RFC 8461 §3.1).
+  echo "  local-data: \"twice.$Z. MX 10 plain.$Z.\""
+  echo "  local-data: '_mta-sts.twice.$Z. TXT \"v=STSv1; id=1;\"'"
+  echo "  local-data: '_mta-sts.twice.$Z. TXT \"v=STSv1; id=2;\"'"
+  echo "  local-data: \"mta-sts.twice.$Z. A $WEB\""
+} >"$zones"
+
+# A policy server that accepts and says nothing (the TLS handshake waits).
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 443)); s.listen(16)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$SLOW" &
+SLOW_PID=$!
+
+started=1
+exim_start t70mx1 "$MX1" 25 hostname=mx1.$Z tls=on cert=mx1.$Z || started=0
+exim_start t70other "$OTHER" 25 hostname=other.$Z tls=on cert=other.$Z || started=0
+exim_start t70plain "$PLAIN" 25 hostname=plain.$Z tls=off || started=0
+exim_start t70wrong "$WRONG" 25 hostname=wrong.$Z tls=wrongname || started=0
+unbound_start "$DNS_IP" "$DNS_PORT" "$zones" || started=0
+nginx_start "$T_TMP/nginx" "$servers" || started=0
+export DNSCACHEIP=$DNS_IP:$DNS_PORT
+# The system CAs, as OpenSSL finds them: a hashed directory with the test CA.
+certs=$T_TMP/certs
+mkdir -p "$certs" && cp "$TEST_CA" "$certs/test-ca.pem" && openssl rehash "$certs" 2>/dev/null
+export SSL_CERT_DIR=$certs
+if ((started)); then ok "setup: four Exims, Unbound, nginx"; else
+  fail "setup" "see above"
+  summary
+  exit
+fi
+_stop_slow() { kill "$SLOW_PID" 2>/dev/null; wait "$SLOW_PID" 2>/dev/null; }
+trap '_stop_slow; _lib_cleanup' EXIT
+
+SERVERS=(t70mx1 t70other t70plain t70wrong)
+# expect_at (lib.sh), then every store emptied.
+expect_only() {
+  expect_at "$@"
+  clear_all
+}
+# A qmail root whose one route is the MX under tls=dane; its queue/sts is
+# the cache (made as INSTALL.md says).
+dane_root() {
+  local root
+  root=$(route_root "dane;;;;;tls=dane") || return 1
+  mkdir -p "$root/queue/sts" && chmod 755 "$root/queue" "$root/queue/sts"
+  printf '%s\n' "$root"
+}
+deliver() {
+  run_qmail_remote "$1" "$2" s@example.org "r@$2" <"$msg"
+  final=$(report_final 2>/dev/null)
+}
+TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+'
+root=$(dane_root)
+
+# --- enforce, valid certificate ----------------------------------------------
+deliver "$root" "enf.$Z"
+check_qr_clean "enforce: clean"
+check_match "enforce, valid certificate: K with sts=enforce" \
+  "^K .*route=dane local=default remote=mx1\.$Z\[$MX1\]:25 $TLSRE auth=none sts=enforce" "$final"
+expect_only "enforce: mx1 got it" t70mx1
+check_eq "enforce: one HTTPS request for the policy" 1 "$(nginx_requests "mta-sts.enf.$Z")"
+check_match "enforce: the policy is cached in queue/sts" '^qmail-remote sts cache 1' \
+  "$(head -1 "$root/queue/sts/enf.$Z" 2>&1)"
+
+deliver "$root" "enf.$Z"
+check_match "second delivery: K with sts=enforce" "^K .*$TLSRE auth=none sts=enforce" "$final"
+check_eq "second delivery: no HTTPS request (the cache)" 1 "$(nginx_requests "mta-sts.enf.$Z")"
+expect_only "second delivery: mx1 got it" t70mx1
+
+summary
