@@ -169,4 +169,121 @@ check_match "second delivery: K with sts=enforce" "^K .*$TLSRE auth=none sts=enf
 check_eq "second delivery: no HTTPS request (the cache)" 1 "$(nginx_requests "mta-sts.enf.$Z")"
 expect_only "second delivery: mx1 got it" t70mx1
 
+# --- a new id refetches ----------------------------------------------------
+# The cache says id 0; the TXT record says 1: fetched again, stored as 1.
+sed -i 's/^id: 1$/id: 0/' "$root/queue/sts/enf.$Z"
+deliver "$root" "enf.$Z"
+check_match "changed id: K with sts=enforce" "^K .*sts=enforce" "$final"
+check_eq "changed id: a second HTTPS request" 2 "$(nginx_requests "mta-sts.enf.$Z")"
+check_eq "changed id: the cache holds the new id" "id: 1" "$(sed -n 2p "$root/queue/sts/enf.$Z")"
+expect_only "changed id: mx1 got it" t70mx1
+
+# --- a corrupt cache file: fetched again -------------------------------------
+printf 'qmail-remote sts cache 1\nid: 1\nfetched: 1x\n\n\001garbage' >"$root/queue/sts/enf.$Z"
+deliver "$root" "enf.$Z"
+check_match "corrupt cache: K with sts=enforce" "^K .*sts=enforce" "$final"
+check_eq "corrupt cache: fetched again" 3 "$(nginx_requests "mta-sts.enf.$Z")"
+check_match "corrupt cache: rewritten" '^qmail-remote sts cache 1' "$(head -1 "$root/queue/sts/enf.$Z")"
+expect_only "corrupt cache: mx1 got it" t70mx1
+
+# --- SSL_CERT_FILE instead of SSL_CERT_DIR; the wildcard mx pattern ----------
+root2=$(dane_root)
+SSL_CERT_DIR="" SSL_CERT_FILE=$TEST_CA deliver "$root2" "wild.$Z"
+check_match "SSL_CERT_FILE, mx: *.$Z: K with sts=enforce" \
+  "^K .*remote=mx1\.$Z\[$MX1\]:25 $TLSRE auth=none sts=enforce" "$final"
+expect_only "SSL_CERT_FILE: mx1 got it" t70mx1
+
+# --- enforce: a wrong certificate, or no STARTTLS: Z, nothing in plaintext ---
+deliver "$root" "wrong.$Z"
+check_qr_clean "enforce, wrong certificate: clean"
+check_match "enforce, wrong certificate: Z" '^Z ' "$final"
+check_contains "enforce, wrong certificate: the reason" \
+  "MTA-STS mode enforce: TLS handshake failed: certificate verify failed" "$final"
+check_not_contains "enforce, wrong certificate: no plaintext retry" "failed-plaintext" "$final"
+expect_only "enforce, wrong certificate: nothing received" none
+
+deliver "$root" "plain.$Z"
+check_match "enforce, no STARTTLS: Z" '^Z ' "$final"
+check_contains "enforce, no STARTTLS: the reason" \
+  "MTA-STS mode enforce: STARTTLS required by tls=verify but not offered" "$final"
+exim_settle t70plain
+check_contains "enforce, no STARTTLS: the server saw EHLO, no MAIL" "no MAIL in SMTP connection" \
+  "$(exim_log t70plain)"
+expect_only "enforce, no STARTTLS: nothing received" none
+
+# --- enforce: an MX host the patterns do not name is skipped ----------------
+deliver "$root" "skip.$Z"
+check_match "MX not in the policy: K from mx1 (preference 20)" \
+  "^K .*remote=mx1\.$Z\[$MX1\]:25 $TLSRE auth=none sts=enforce" "$final"
+check_contains "MX not in the policy: the attempt list says why" \
+  "$OTHER:25 (other.$Z): skipped: matches no mx: pattern of the MTA-STS policy (mode enforce) of skip.$Z" \
+  "$final"
+check_eq "MX not in the policy: no connection to it" "" \
+  "$(grep -F 'SMTP connection from' "$(exim_logfile t70other)" | grep -v '127.0.0.1')"
+expect_only "MX not in the policy: mx1 got it" t70mx1
+
+# --- testing mode: delivered as without a policy, noted ---------------------
+deliver "$root" "test.$Z"
+check_match "testing: K in plaintext, marked sts=testing" \
+  "^K .*remote=plain\.$Z\[$PLAIN\]:25 tls=none auth=none sts=testing" "$final"
+check_contains "testing: what enforce would have refused" \
+  "MTA-STS mode testing: enforce would have refused: plain.$Z matches no mx: pattern of test.$Z's policy; no TLS" \
+  "$final"
+expect_only "testing: delivered" t70plain
+
+# --- mode none: no policy --------------------------------------------------
+deliver "$root" "none.$Z"
+check_match "mode none: K in plaintext, no sts= mark" \
+  "^K .*remote=plain\.$Z\[$PLAIN\]:25 tls=none auth=none\\\\n" "$final"
+expect_only "mode none: delivered" t70plain
+
+# --- the policy server down, a valid cache: the cache is used ---------------
+# Cached as id 1 (the TXT says 2: a refetch, which fails at the dead address).
+now=$(date +%s)
+printf 'qmail-remote sts cache 1\nid: 1\nfetched: %s\n\nversion: STSv1\nmode: enforce\nmx: mx1.%s\nmax_age: 86400\n' \
+  "$now" "$Z" >"$root/queue/sts/down.$Z"
+deliver "$root" "down.$Z"
+check_match "server down, cache valid: the cached enforce policy skips plain, K from mx1" \
+  "^K .*remote=mx1\.$Z\[$MX1\]:25 $TLSRE auth=none sts=enforce" "$final"
+expect_only "server down, cache valid: mx1 got it" t70mx1
+check_eq "server down: the cache is kept" "id: 1" "$(sed -n 2p "$root/queue/sts/down.$Z")"
+
+# --- bad policy servers: no policy, delivered as `may`, in bounded time ----
+# Each domain's only MX is the plaintext server: without a policy the
+# message goes there in plaintext; with one it could not.
+bad() {
+  local name=$1 what=$2 max_ms=${3:-5000}
+  deliver "$root" "$name.$Z"
+  check_qr_clean "$what: clean"
+  check_match "$what: no policy, K as may" \
+    "^K .*remote=plain\.$Z\[$PLAIN\]:25 tls=none auth=none\\\\n" "$final"
+  if ((QR_MS < max_ms)); then ok "$what: within ${max_ms} ms ($QR_MS)"; else
+    fail "$what: within ${max_ms} ms" "took $QR_MS ms"
+  fi
+  check_eq "$what: nothing cached" "" "$(ls "$root/queue/sts/" | grep -x "$name.$Z")"
+  expect_only "$what: delivered" t70plain
+}
+bad redirect "redirect (301)"
+check_eq "redirect: not followed (one request, to the redirecting name)" \
+  "1 3" "$(nginx_requests "mta-sts.redirect.$Z") $(nginx_requests "mta-sts.enf.$Z")"
+bad big "10 MB policy"
+bad garbage "garbage policy"
+bad html "text/html policy"
+bad badcert "certificate for another name"
+check_eq "certificate for another name: no request reached nginx" 0 \
+  "$(nginx_requests "mta-sts.badcert.$Z")"
+bad slow "silent policy server" 14000
+bad twice "two v=STSv1 TXT records"
+check_eq "two v=STSv1 TXT records: nothing fetched" 0 "$(nginx_requests "mta-sts.twice.$Z")"
+bad nopolicy "no TXT record"
+
+# --- an unwritable cache: the policy is fetched and used all the same -------
+root3=$(dane_root)
+chmod 555 "$root3/queue/sts"
+QR_AS_USER=nobody deliver "$root3" "enf.$Z"
+check_qr_clean "unwritable cache: clean"
+check_match "unwritable cache: K with sts=enforce" "^K .*sts=enforce" "$final"
+check_eq "unwritable cache: nothing stored" "" "$(ls -A "$root3/queue/sts")"
+expect_only "unwritable cache: mx1 got it" t70mx1
+
 summary
