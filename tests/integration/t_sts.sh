@@ -286,4 +286,50 @@ check_match "unwritable cache: K with sts=enforce" "^K .*sts=enforce" "$final"
 check_eq "unwritable cache: nothing stored" "" "$(ls -A "$root3/queue/sts")"
 expect_only "unwritable cache: mx1 got it" t70mx1
 
+# --- qmail-routes explain and sts (SPEC §11, §14) ---------------------------
+ROUTES=${QR_ROUTES_BIN:-$REPO_ROOT/qmail-routes}
+# routes ROOT ARGS...: qmail-routes in ROOT; sets OUT and RC.
+routes() {
+  local root=$1
+  shift
+  OUT=$(env -i PATH=/usr/bin:/bin "QMAIL_ROOT=$root" "DNSCACHEIP=$DNSCACHEIP" \
+    "SSL_CERT_DIR=$SSL_CERT_DIR" "$ROUTES" "$@" 2>&1)
+  RC=$?
+}
+requests_before=$(nginx_requests "mta-sts.enf.$Z")
+routes "$root" explain "enf.$Z" s@example.org "r@enf.$Z"
+check_contains "explain: the cached policy" \
+  "# MTA-STS policy of enf.$Z (cached, id 1): mode enforce, max_age 86400, mx: mx1.$Z" "$OUT"
+check_contains "explain: the pair, verified under sts=enforce" \
+  "remote=mx1.$Z[$MX1]:25 local=default tls=verify sts=enforce" "$OUT"
+routes "$root" explain "skip.$Z" s@example.org "r@skip.$Z"
+check_contains "explain: the host the policy refuses" \
+  "# other.$Z[$OTHER]:25: skipped: matches no mx: pattern of the MTA-STS policy (mode enforce) of skip.$Z" "$OUT"
+check_contains "explain: the host it allows" "remote=mx1.$Z[$MX1]:25 local=default tls=verify sts=enforce" "$OUT"
+routes "$root" explain "test.$Z" s@example.org "r@test.$Z"
+check_contains "explain: testing mode" \
+  "remote=plain.$Z[$PLAIN]:25 local=default tls=may sts=testing (enforce would refuse: plain.$Z matches no mx: pattern of test.$Z's policy)" "$OUT"
+root4=$(dane_root)
+routes "$root4" explain "enf.$Z" s@example.org "r@enf.$Z"
+check_contains "explain, nothing cached: says so, as may" \
+  "# MTA-STS: no policy for enf.$Z: fetch failed: not cached, and explain does not fetch" "$OUT"
+check_contains "explain, nothing cached: the pair as may" "remote=mx1.$Z[$MX1]:25 local=default tls=may" "$OUT"
+check_eq "explain: never an HTTPS request" "$requests_before" "$(nginx_requests "mta-sts.enf.$Z")"
+
+routes "$root" sts "enf.$Z"
+check_eq "sts DOMAIN: exit 0" 0 "$RC"
+check_contains "sts DOMAIN: the TXT id" "TXT _mta-sts.enf.$Z: id 1" "$OUT"
+check_contains "sts DOMAIN: the cached policy" $'id: 1\n' "$OUT"
+check_contains "sts DOMAIN: mode and mx" $'mode: enforce\nmax_age: 86400\nmx: mx1.t70.example' "$OUT"
+routes "$root4" sts "enf.$Z"
+check_eq "sts DOMAIN, not cached: exit 1" 1 "$RC"
+check_contains "sts DOMAIN, not cached: says so" "enf.$Z: not cached" "$OUT"
+routes "$root4" sts --refresh "enf.$Z"
+check_eq "sts --refresh: exit 0" 0 "$RC"
+check_contains "sts --refresh: fetched" "refresh: fetched" "$OUT"
+check_eq "sts --refresh: one HTTPS request" $((requests_before + 1)) "$(nginx_requests "mta-sts.enf.$Z")"
+check_match "sts --refresh: stored" '^qmail-remote sts cache 1' "$(head -1 "$root4/queue/sts/enf.$Z")"
+routes "$root4" sts "bad/name"
+check_eq "sts with a bad DOMAIN: usage error" 2 "$RC"
+
 summary
