@@ -91,16 +91,8 @@ const std::optional<sts::Policy>& Walk::sts_policy() {
 }
 
 HostSecurity Walk::security(const Target& t) {
-  HostSecurity h;
-  h.policy = tls_for(sel_.route, control_.tls, t).policy;
-  if (h.policy != TlsPolicy::Dane) return h;
-  // A relay named by host name: DANE only (SPEC §13); MTA-STS is about the
-  // destination's MX hosts.
-  if (!t.from_mx) {
-    h.policy = TlsPolicy::May;
-    return h;
-  }
-  return dane_host_security(t, job_.host, sts_policy());
+  return host_security(sel_.route, control_.tls, t, job_.host,
+                       [this]() -> const std::optional<sts::Policy>& { return sts_policy(); });
 }
 
 void Walk::run() {
@@ -239,7 +231,7 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.auth_cleartext = r.options.auth_cleartext;
   s.secrets = &report_.secrets();
   TlsChoice tls = tls_for(r, control_.tls, t);
-  s.tls = tls.policy == TlsPolicy::Dane ? security(t).policy : tls.policy;
+  s.tls = security(t).policy;  // tls.policy, or what `dane` makes of it
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;

@@ -103,17 +103,11 @@ class Explainer {
     return pair_text(remote_name(a.target), tls, a.local) + (hs.mark.empty() ? "" : " " + hs.mark) +
            (hs.testing_note.empty() ? "" : " (enforce would refuse: " + hs.testing_note + ")");
   }
-  // As the walk's Walk::security: `dane` on an MX host through
-  // dane_host_security, with the cached MTA-STS policy.
+  // As the walk's Walk::security: host_security, with the cached
+  // MTA-STS policy.
   HostSecurity security(const Target& t) {
-    HostSecurity h;
-    h.policy = tls_for(route_, tls_files_, t).policy;
-    if (h.policy != TlsPolicy::Dane) return h;
-    if (!t.from_mx) {
-      h.policy = TlsPolicy::May;
-      return h;
-    }
-    return dane_host_security(t, req_.host, sts_policy());
+    return host_security(route_, tls_files_, t, req_.host,
+                         [this]() -> const std::optional<sts::Policy>& { return sts_policy(); });
   }
   const std::optional<sts::Policy>& sts_policy() {
     if (sts_) return *sts_;

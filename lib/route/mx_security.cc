@@ -1,5 +1,7 @@
 #include "lib/route/mx_security.h"
 
+#include "lib/route/tls_policy.h"
+
 namespace qr {
 
 HostSecurity dane_host_security(const Target& t, std::string_view domain,
@@ -25,6 +27,21 @@ HostSecurity dane_host_security(const Target& t, std::string_view domain,
   }
   h.policy = TlsPolicy::Verify;
   h.mark = "sts=enforce";
+  return h;
+}
+
+HostSecurity host_security(const Route& route, const TlsFiles& files, const Target& t,
+                           std::string_view domain, const StsPolicyFn& sts) {
+  TlsChoice c = tls_for(route, files, t);
+  HostSecurity h;
+  h.policy = c.policy;
+  if (route_tls_policy(route, t.host.empty()) != TlsPolicy::Dane) return h;
+  if (!t.from_mx) {
+    if (h.policy == TlsPolicy::Dane) h.policy = TlsPolicy::May;
+    return h;
+  }
+  h = dane_host_security(t, domain, sts());
+  if (c.policy == TlsPolicy::Verify) h.policy = TlsPolicy::Verify;  // tlshosts/<host>.pem
   return h;
 }
 

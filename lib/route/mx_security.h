@@ -5,10 +5,13 @@
 // dane_host_security (the seam: "DANE applies to this MX host?").
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "lib/control/routes.h"
+#include "lib/control/tls_files.h"
 #include "lib/route/plan.h"
 #include "lib/sts/policy.h"
 #include "lib/tls/policy.h"
@@ -34,5 +37,15 @@ struct HostSecurity {
 // targets that came from the destination's MX (t.from_mx) under `dane`.
 HostSecurity dane_host_security(const Target& t, std::string_view domain,
                                 const std::optional<sts::Policy>& sts);
+
+// The policy a session gets for `t` on `route` (SPEC §8): tls_for's; under
+// `dane`, for a host from the destination's MX, dane_host_security's, where
+// a tlshosts/ file still names the CA (the administrator's pin) but never
+// lets in a host an enforce policy leaves out. A relay named by host name
+// under `dane` is `may` here (DANE for relays is SPEC §13's). `sts` gives
+// the destination's policy, asked only when needed (it costs a DNS query).
+using StsPolicyFn = std::function<const std::optional<sts::Policy>&()>;
+HostSecurity host_security(const Route& route, const TlsFiles& files, const Target& t,
+                           std::string_view domain, const StsPolicyFn& sts);
 
 }  // namespace qr

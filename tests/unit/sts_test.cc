@@ -360,3 +360,43 @@ TEST_CASE("sts: what `dane` makes of an MX host (the seam of SPEC §8)", "[sts]"
   CHECK(h.policy == qr::TlsPolicy::May);
   CHECK(h.mark.empty());
 }
+
+TEST_CASE("sts: host_security, the policy a session gets under each route", "[sts]") {
+  qr::Target mx1{"mx1.example.com", *qr::IpAddr::parse("192.0.2.1"), 25, true};
+  qr::Target evil{"evil.example.org", *qr::IpAddr::parse("192.0.2.2"), 25, true};
+  qr::Target relay{"relay.example.com", *qr::IpAddr::parse("192.0.2.3"), 25, false};
+  std::optional<sts::Policy> enforce = *sts::parse_policy(kEnforce);
+  int asked = 0;
+  auto sts_fn = [&]() -> const std::optional<sts::Policy>& {
+    ++asked;
+    return enforce;
+  };
+  qr::Route dane;
+  dane.options.tls = qr::TlsPolicy::Dane;
+  dane.options.tls_set = true;
+  qr::TlsFiles files;
+
+  auto h = qr::host_security(dane, files, mx1, "example.com", sts_fn);
+  CHECK(h.policy == qr::TlsPolicy::Verify);
+  CHECK(h.mark == "sts=enforce");
+  CHECK(qr::host_security(dane, files, evil, "example.com", sts_fn).skip);
+  // A relay named by the route: no MTA-STS, `may`, and no look-up.
+  asked = 0;
+  h = qr::host_security(dane, files, relay, "example.com", sts_fn);
+  CHECK(h.policy == qr::TlsPolicy::May);
+  CHECK(asked == 0);
+  // tlshosts/ pins the CA but does not let in a host enforce leaves out.
+  files.ca_files["evil.example.org"] = "/ca.pem";
+  CHECK(qr::host_security(dane, files, evil, "example.com", sts_fn).skip);
+  files.ca_files["mx1.example.com"] = "/ca.pem";
+  h = qr::host_security(dane, files, mx1, "example.com", sts_fn);
+  CHECK(h.policy == qr::TlsPolicy::Verify);
+  CHECK(h.mark == "sts=enforce");
+  // Any other policy: tls_for's, and MTA-STS is never asked.
+  qr::Route may;
+  asked = 0;
+  h = qr::host_security(may, qr::TlsFiles{}, evil, "example.com", sts_fn);
+  CHECK(h.policy == qr::TlsPolicy::May);
+  CHECK_FALSE(h.skip);
+  CHECK(asked == 0);
+}
