@@ -43,6 +43,10 @@ Result<std::string> fetch_from(const IpAddr& addr, const std::string& host,
     raw.append(buf, *n);
     // Bounded memory: a server that sends 10 MB is cut off here.
     if (raw.size() > kMaxResponseBytes) return Error{"response larger than 96 KiB"};
+    // A server that keeps the connection open after a complete response
+    // (Connection: close notwithstanding) does not hold us to the deadline.
+    bool delimited = false;
+    if (auto body = http_body(raw, &delimited); body && delimited) return body;
   }
   return http_body(raw);
 }

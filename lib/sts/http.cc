@@ -76,7 +76,8 @@ std::string http_request(std::string_view host, std::string_view path) {
          "close\r\n\r\n";
 }
 
-Result<std::string> http_body(std::string_view raw) {
+Result<std::string> http_body(std::string_view raw, bool* delimited) {
+  if (delimited) *delimited = false;
   std::string_view rest = raw;
   auto status = next_line(&rest);
   if (!status) return Error{"no HTTP status line"};
@@ -115,10 +116,15 @@ Result<std::string> http_body(std::string_view raw) {
     }
   }
   if (!have_type) return Error{"no Content-Type (text/plain required)"};
-  if (chunked) return dechunk(rest);
+  if (chunked) {
+    auto body = dechunk(rest);
+    if (body && delimited) *delimited = true;
+    return body;
+  }
   if (length) {
     if (*length > kMaxPolicyBytes) return Error{"body larger than 64 KiB"};
     if (rest.size() < *length) return Error{"body shorter than its Content-Length"};
+    if (delimited) *delimited = true;
     return std::string(rest.substr(0, *length));
   }
   if (rest.size() > kMaxPolicyBytes) return Error{"body larger than 64 KiB"};

@@ -24,6 +24,9 @@ inline constexpr size_t kMaxResponseBytes = 96 * 1024;
 // parameters), the body by Content-Length, chunked, or up to the close;
 // at most kMaxPolicyBytes. Errors say what was wrong ("HTTP status 301",
 // "Content-Type text/html", "body larger than 64 KiB", ...).
-Result<std::string> http_body(std::string_view raw);
+// `*delimited` (when not null) is set when the body's end came from the
+// response itself (Content-Length, or the last chunk), so a caller reading
+// as the bytes arrive can stop without waiting for the close.
+Result<std::string> http_body(std::string_view raw, bool* delimited = nullptr);
 
 }  // namespace qr::sts

@@ -40,6 +40,10 @@ policy garbage '\x01\x02<html>not a policy</html>\nmode enforce\n'
 policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
 policy html 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
 mv "$www/html/.well-known/mta-sts.txt" "$www/html/.well-known/mta-sts.html"
+# A valid policy padded with unknown keys to 3000 bytes, sent at 100 bytes/s
+# (nginx limit_rate): the 10 s fetch deadline ends it.
+policy drip "version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n$(
+  for i in $(seq 1 30); do printf 'x-pad: %090d\\n' 0; done)"
 mkdir -p "$www/big/.well-known"
 head -c 10485760 /dev/zero | tr '\0' 'a' >"$www/big/.well-known/mta-sts.txt"
 chmod -R a+rX "$www"
@@ -47,7 +51,7 @@ chmod -R a+rX "$www"
 servers=$T_TMP/servers.conf
 cert_for() { exim_cert "$1"; }
 {
-  for name in enf wild wrong plain skip test none garbage big redirect html; do
+  for name in enf wild wrong plain skip test none garbage big redirect html drip; do
     prefix=$(cert_for "mta-sts.$name.$Z") || exit 1
     root="$www/$name"
     echo "  server { listen $WEB:443 ssl; server_name mta-sts.$name.$Z;"
@@ -55,6 +59,7 @@ cert_for() { exim_cert "$1"; }
     case $name in
       redirect) echo "    location / { return 301 https://mta-sts.enf.$Z/.well-known/mta-sts.txt; }" ;;
       html) echo "    root $root; location / { default_type text/html; try_files /.well-known/mta-sts.html =404; }" ;;
+      drip) echo "    root $root; limit_rate 100;" ;;
       *) echo "    root $root;" ;;
     esac
     echo "  }"
@@ -92,6 +97,7 @@ redirect 10=plain 1
 html 10=plain 1
 badcert 10=plain 1
 slow 10=plain 1 $SLOW
+drip 10=plain 1
 down 10=plain,20=mx1 2 $DEAD
 nopolicy 10=plain -
 ZONE
@@ -273,6 +279,7 @@ bad badcert "certificate for another name"
 check_eq "certificate for another name: no request reached nginx" 0 \
   "$(nginx_requests "mta-sts.badcert.$Z")"
 bad slow "silent policy server" 14000
+bad drip "policy sent at 100 bytes/s" 14000
 bad twice "two v=STSv1 TXT records"
 check_eq "two v=STSv1 TXT records: nothing fetched" 0 "$(nginx_requests "mta-sts.twice.$Z")"
 bad nopolicy "no TXT record"
@@ -331,5 +338,22 @@ check_eq "sts --refresh: one HTTPS request" $((requests_before + 1)) "$(nginx_re
 check_match "sts --refresh: stored" '^qmail-remote sts cache 1' "$(head -1 "$root4/queue/sts/enf.$Z")"
 routes "$root4" sts "bad/name"
 check_eq "sts with a bad DOMAIN: usage error" 2 "$RC"
+
+# --- the TXT record's id changes in DNS: fetched again ------------------------
+sed "s/_mta-sts.enf.$Z. TXT \"v=STSv1; id=1;\"/_mta-sts.enf.$Z. TXT \"v=STSv1; id=5;\"/" \
+  "$zones" >"$zones.new"
+unbound_stop
+if unbound_start "$DNS_IP" "$DNS_PORT" "$zones.new"; then ok "Unbound restarted with id=5"; else
+  fail "Unbound restarted with id=5" "see above"
+fi
+requests_before=$(nginx_requests "mta-sts.enf.$Z")
+deliver "$root" "enf.$Z"
+check_match "id 1 -> 5 in DNS: K with sts=enforce" "^K .*sts=enforce" "$final"
+check_eq "id 1 -> 5 in DNS: fetched again" $((requests_before + 1)) "$(nginx_requests "mta-sts.enf.$Z")"
+check_eq "id 1 -> 5 in DNS: the cache holds id 5" "id: 5" "$(sed -n 2p "$root/queue/sts/enf.$Z")"
+expect_only "id 1 -> 5 in DNS: mx1 got it" t70mx1
+deliver "$root" "enf.$Z"
+check_eq "id 5 again: no request" $((requests_before + 1)) "$(nginx_requests "mta-sts.enf.$Z")"
+expect_only "id 5 again: mx1 got it" t70mx1
 
 summary

@@ -400,3 +400,16 @@ TEST_CASE("sts: host_security, the policy a session gets under each route", "[st
   CHECK_FALSE(h.skip);
   CHECK(asked == 0);
 }
+
+TEST_CASE("sts: a response whose end is known before the close", "[sts]") {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
+  bool delimited = true;
+  CHECK(sts::http_body(head + "\r\nsome", &delimited));
+  CHECK_FALSE(delimited);  // up to the close: only the close ends it
+  CHECK(sts::http_body(head + "Content-Length: 4\r\n\r\nsome", &delimited));
+  CHECK(delimited);
+  CHECK_FALSE(sts::http_body(head + "Content-Length: 5\r\n\r\nsome", &delimited));
+  CHECK_FALSE(delimited);
+  CHECK(sts::http_body(head + "Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n", &delimited));
+  CHECK(delimited);
+}
