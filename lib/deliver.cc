@@ -14,6 +14,7 @@
 #include "lib/smtp/address.h"
 #include "lib/smtp/message.h"
 #include "lib/sts/fetch.h"
+#include "lib/tls/tls.h"
 
 namespace qr {
 namespace {
@@ -76,6 +77,9 @@ class Walk {
   // and only when a `dane` MX host needs it.
   const sts::Source* sts_source_;
   std::optional<std::optional<sts::Policy>> sts_;
+  // MTA-STS testing: why the last session's certificate would have failed
+  // the check enforce makes; empty when it passed or was not checked.
+  std::string certificate_problem_;
 };
 
 const std::optional<sts::Policy>& Walk::sts_policy() {
@@ -173,6 +177,9 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   SessionSettings s = settings_for(t, a.local, raw);
   s.skip_starttls = plaintext;
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
+  certificate_problem_.clear();
+  if (const auto* tls = dynamic_cast<const TlsStream*>(&conn.stream()); tls && s.check_certificate)
+    certificate_problem_ = tls->verify_error();
   if (o.kind == SessionOutcome::Kind::NextPair) {
     line.why = std::move(o.reason);
     if (security(t).mark == "sts=enforce") line.why = "MTA-STS mode enforce: " + line.why;
@@ -197,7 +204,8 @@ void Walk::finish(const Attempt& a, const Final& f) {
     would = hs.testing_note;
     if (f.tls == "none" || f.tls == "failed-plaintext")
       would += (would.empty() ? "" : "; ") + std::string("no TLS");
-    // The certificate is not checked in testing mode (doc/DECISIONS.md).
+    if (!certificate_problem_.empty())
+      would += (would.empty() ? "" : "; ") + ("certificate: " + certificate_problem_);
     if (!would.empty()) would = "MTA-STS mode testing: enforce would have refused: " + would + "\n";
   }
   // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
@@ -231,7 +239,9 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.auth_cleartext = r.options.auth_cleartext;
   s.secrets = &report_.secrets();
   TlsChoice tls = tls_for(r, control_.tls, t);
-  s.tls = security(t).policy;  // tls.policy, or what `dane` makes of it
+  HostSecurity hs = security(t);
+  s.tls = hs.policy;  // tls.policy, or what `dane` makes of it
+  s.check_certificate = hs.mark == "sts=testing";
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;

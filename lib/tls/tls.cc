@@ -88,9 +88,11 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
   // ordinary end of stream, not an attack (see tls.h).
   SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (o.verify) {
-    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (o.verify || o.check_quietly) {
+    if (o.verify) {
+      SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+      SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    }
     if (!o.ca_file.empty()) {
       if (SSL_CTX_load_verify_file(ctx.get(), o.ca_file.c_str()) != 1) {
         return Error{o.ca_file + ": " + openssl_reason("cannot load CA file")};
@@ -104,7 +106,8 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
       // (SPEC §8) is paid only then.
       return Error{std::string(file) + " ($SSL_CERT_FILE): " + openssl_reason("cannot load")};
     }
-  } else {
+  }
+  if (!o.verify) {
     // See "Protocol floor" in tls.h. Level 0 is needed for TLS 1.0/1.1
     // (SHA-1 and MD5 in their handshakes) and 1024-bit server keys.
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
@@ -131,7 +134,7 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
 // re-reading CA files) for each attempt of the walk (SPEC §4).
 Result<SSL_CTX*> context_for(const TlsOptions& o) {
   struct Entry {
-    bool verify;
+    bool verify, check_quietly;
     std::string ca_file, client_cert, ciphers;
     SslCtxPtr ctx;
   };
@@ -141,14 +144,15 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
   static auto* mutex = new std::mutex;
   std::lock_guard lock(*mutex);
   for (auto& e : *cache) {
-    if (std::tie(e.verify, e.ca_file, e.client_cert, e.ciphers) ==
-        std::tie(o.verify, o.ca_file, o.client_cert, o.ciphers)) {
+    if (std::tie(e.verify, e.check_quietly, e.ca_file, e.client_cert, e.ciphers) ==
+        std::tie(o.verify, o.check_quietly, o.ca_file, o.client_cert, o.ciphers)) {
       return e.ctx.get();
     }
   }
   auto ctx = make_context(o);
   if (!ctx) return Error{ctx.error()};
-  cache->push_back({o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
+  cache->push_back(
+      {o.verify, o.check_quietly, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
   return cache->back().ctx.get();
 }
 
@@ -209,7 +213,7 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
   if (!host.empty() && !literal && SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1) {
     return Error{"cannot set TLS server name " + host + ": " + openssl_reason("invalid")};
   }
-  if (options.verify) {
+  if (options.verify || options.check_quietly) {
     if (host.empty()) return Error{"TLS verification needs a host name"};
     int ok;
     if (literal) {
@@ -304,6 +308,11 @@ bool TlsStream::data_waiting() {
   bool data = SSL_peek_ex(ssl_.get(), &c, 1, &got) == 1 && got > 0;
   ERR_clear_error();
   return data;
+}
+
+std::string TlsStream::verify_error() const {
+  long v = SSL_get_verify_result(ssl_.get());
+  return v == X509_V_OK ? "" : X509_verify_cert_error_string(v);
 }
 
 std::string TlsStream::version() const {

@@ -35,6 +35,8 @@ policy wrong 'version: STSv1\nmode: enforce\nmx: wrong.t70.example\nmax_age: 864
 policy plain 'version: STSv1\nmode: enforce\nmx: plain.t70.example\nmax_age: 86400\n'
 policy skip 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
 policy test 'version: STSv1\nmode: testing\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy testok 'version: STSv1\nmode: testing\nmx: mx1.t70.example\nmax_age: 86400\n'
+policy testwrong 'version: STSv1\nmode: testing\nmx: wrong.t70.example\nmax_age: 86400\n'
 policy none 'version: STSv1\nmode: none\nmax_age: 86400\n'
 policy garbage '\x01\x02<html>not a policy</html>\nmode enforce\n'
 policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.t70.example\nmax_age: 86400\n'
@@ -51,7 +53,7 @@ chmod -R a+rX "$www"
 servers=$T_TMP/servers.conf
 cert_for() { exim_cert "$1"; }
 {
-  for name in enf wild wrong plain skip test none garbage big redirect html drip; do
+  for name in enf wild wrong plain skip test testok testwrong none garbage big redirect html drip; do
     prefix=$(cert_for "mta-sts.$name.$Z") || exit 1
     root="$www/$name"
     echo "  server { listen $WEB:443 ssl; server_name mta-sts.$name.$Z;"
@@ -90,6 +92,8 @@ wrong 10=wrong 1
 plain 10=plain 1
 skip 10=other,20=mx1 1
 test 10=plain 1
+testok 10=mx1 1
+testwrong 10=wrong 1
 none 10=plain 1
 garbage 10=plain 1
 big 10=plain 1
@@ -236,6 +240,19 @@ check_contains "testing: what enforce would have refused" \
   "MTA-STS mode testing: enforce would have refused: plain.$Z matches no mx: pattern of test.$Z's policy; no TLS" \
   "$final"
 expect_only "testing: delivered" t70plain
+
+deliver "$root" "testok.$Z"
+check_match "testing, valid certificate: K over TLS, sts=testing" \
+  "^K .*remote=mx1\.$Z\[$MX1\]:25 $TLSRE auth=none sts=testing" "$final"
+check_not_contains "testing, valid certificate: nothing enforce would refuse" "would have refused" "$final"
+expect_only "testing, valid certificate: delivered" t70mx1
+
+deliver "$root" "testwrong.$Z"
+check_match "testing, wrong certificate: K over TLS all the same" \
+  "^K .*remote=wrong\.$Z\[$WRONG\]:25 $TLSRE auth=none sts=testing" "$final"
+check_contains "testing, wrong certificate: noted" \
+  "MTA-STS mode testing: enforce would have refused: certificate: hostname mismatch" "$final"
+expect_only "testing, wrong certificate: delivered" t70wrong
 
 # --- mode none: no policy --------------------------------------------------
 deliver "$root" "none.$Z"
