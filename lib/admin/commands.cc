@@ -68,8 +68,11 @@ Output check(const std::vector<std::string>& args, const std::string& dir) {
   o.code = o.out.empty() ? 0 : 1;
   // Notes are not problems: on stderr, like the note above, and the exit
   // status stays that of the problems.
-  if (auto control = load_control(dir))
+  if (auto control = load_control(dir)) {
     for (const std::string& n : tls_policy_notes(*control)) o.err += n + "\n";
+    for (const std::string& n : sts_cache_notes(*control, dir, account ? &*account : nullptr))
+      o.err += n + "\n";
+  }
   return o;
 }
 

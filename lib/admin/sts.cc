@@ -1,5 +1,10 @@
 #include "lib/admin/sts.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "lib/control/text.h"
@@ -73,6 +78,29 @@ Output sts_command(const std::vector<std::string>& args, const std::string& cont
   }
   o.out += "cache " + dir + "/" + domain + ":\n" + show(*cached, now);
   return o;
+}
+
+std::vector<std::string> sts_cache_notes(const Control& control, const std::string& control_dir,
+                                         const Account* account) {
+  bool dane = std::any_of(control.routes.begin(), control.routes.end(), [](const Route& r) {
+    return r.options.tls_set && r.options.tls == TlsPolicy::Dane;
+  });
+  if (!dane) return {};
+  const std::string dir = sts::cache_dir_for(control_dir);
+  const std::string user = account ? account->name : kQmailRemoteUser;
+  const std::string fix =
+      "mkdir -p " + dir + " && chown " + user + " " + dir + " && chmod 0750 " + dir;
+  struct stat st {};
+  const bool found = ::stat(dir.c_str(), &st) == 0;
+  if (!found || !S_ISDIR(st.st_mode))
+    return {"queue/sts: note: routes use tls=dane but " + dir +
+            (found ? " is not a directory" : std::string(": ") + std::strerror(errno)) +
+            ": MTA-STS policies are fetched at every delivery (" + fix + ")"};
+  Inode inode{st.st_uid, st.st_gid, st.st_mode};
+  if (account && !(may(*account, inode, Need::Write) && may(*account, inode, Need::Search)))
+    return {"queue/sts: note: " + user + " cannot write " + dir +
+            ": MTA-STS policies are fetched at every delivery (" + fix + ")"};
+  return {};
 }
 
 }  // namespace qr

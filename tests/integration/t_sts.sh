@@ -356,6 +356,19 @@ check_match "sts --refresh: stored" '^qmail-remote sts cache 1' "$(head -1 "$roo
 routes "$root4" sts "bad/name"
 check_eq "sts with a bad DOMAIN: usage error" 2 "$RC"
 
+# qmail-routes check notes a tls=dane route whose cache qmailr cannot use.
+routes "$root3" check --as nobody
+check_contains "check: queue/sts not writable by the user" \
+  "queue/sts: note: nobody cannot write $root3/queue/sts: MTA-STS policies are fetched at every delivery" "$OUT"
+nodir=$(route_root "dane;;;;;tls=dane")
+routes "$nodir" check --as nobody
+check_contains "check: queue/sts missing" \
+  "queue/sts: note: routes use tls=dane but $nodir/queue/sts: No such file or directory" "$OUT"
+chmod 777 "$root3/queue/sts"
+routes "$root3" check --as nobody
+check_not_contains "check: a writable queue/sts, no note" "queue/sts" "$OUT"
+chmod 555 "$root3/queue/sts"
+
 # --- the TXT record's id changes in DNS: fetched again ------------------------
 sed "s/_mta-sts.enf.$Z. TXT \"v=STSv1; id=1;\"/_mta-sts.enf.$Z. TXT \"v=STSv1; id=5;\"/" \
   "$zones" >"$zones.new"
