@@ -28,14 +28,14 @@ struct SessionSettings {
   TlsPolicy tls = TlsPolicy::May;
   bool implicit_tls = false;   // port 465: TLS from the first byte
   bool skip_starttls = false;  // retrying after a failed `may` handshake
+  std::string ca_file;         // control/tlshosts/<FQDN>.pem when present
+  std::string client_cert;     // control/clientcert.pem when present
+  std::string ciphers;         // control/tlsclientciphers
+  std::string user, pass;      // AUTH credentials; empty user: no AUTH
+  bool auth_cleartext = false;
   // Check the certificate without enforcing it (MTA-STS testing, SPEC §14):
   // the walk reads the TlsStream's verify_error after the session.
   bool check_certificate = false;
-  std::string ca_file;      // control/tlshosts/<FQDN>.pem when present
-  std::string client_cert;  // control/clientcert.pem when present
-  std::string ciphers;      // control/tlsclientciphers
-  std::string user, pass;   // AUTH credentials; empty user: no AUTH
-  bool auth_cleartext = false;
   // Where each AUTH line sent is remembered, so that no report carries it
   // (SPEC §1). May be null (tests).
   Secrets* secrets = nullptr;
