@@ -122,7 +122,7 @@ struct RouteLine {
   std::string remote;  // "mx1.example.com[192.0.2.1]:25" or "[192.0.2.1]:25"
   std::string tls;     // "TLSv1.3:...", "none", "failed-plaintext"
   std::string auth;    // "PLAIN", ..., "none"
-  std::string checked;  // "sts=enforce" (or "dane=ok"), "sts=testing"; empty: nothing
+  std::string mark;    // "sts=enforce" (or "dane=ok"), "sts=testing"; empty: none
 };
 std::string route_line(Letter letter, const RouteLine& line);
 

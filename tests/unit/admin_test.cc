@@ -655,7 +655,9 @@ TEST_CASE("add: bad option values are refused in the parser's words", "[admin]")
     std::string says;
   };
   const std::vector<Case> cases = {
-      {{"--tls", "maybe"}, 1, "bad value 'maybe' for option 'tls' (none, may, encrypt, verify or dane)"},
+      {{"--tls", "maybe"},
+       1,
+       "bad value 'maybe' for option 'tls' (none, may, encrypt, verify or dane)"},
       {{"--helo", "bad name"}, 1, "bad value 'bad name' for option 'helo'"},
       {{"--helo", "a,tls=none"}, 1, "no ',' or ';'"},
       {{"--auth-cleartext", "perhaps"}, 1, "bad value 'perhaps' for option 'auth-cleartext'"},
