@@ -3,16 +3,20 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "lib/net/connection.h"
 #include "lib/net/tcpto.h"
 #include "lib/route/dane_policy.h"
 #include "lib/route/expand.h"
+#include "lib/route/mx_security.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
 #include "lib/smtp/address.h"
 #include "lib/smtp/message.h"
+#include "lib/sts/fetch.h"
 #include "lib/tls/session_cache.h"
+#include "lib/tls/tls.h"
 
 namespace qr {
 namespace {
@@ -36,7 +40,7 @@ std::string remote_where(const Target& t) {
 class Walk {
  public:
   Walk(const Job& job, const Control& control, Connector& connector, DnsSource& dns, Rng& rng,
-       Report& report, DeadHosts* dead)
+       Report& report, DeadHosts* dead, const sts::Source* sts)
       : job_(job),
         control_(control),
         connector_(connector),
@@ -44,7 +48,8 @@ class Walk {
         rng_(rng),
         report_(report),
         dead_(dead),
-        dane_(control, dns, job.host) {}
+        dane_(control, dns, job.host),
+        sts_source_(sts) {}
 
   void run();
 
@@ -52,9 +57,12 @@ class Walk {
   // true: the run is over (a report was written).
   bool try_pair(const Attempt& a);
   AttemptOutcome attempt(const Attempt& a, bool plaintext, bool* retry_plaintext);
-  SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,
-                               const TlsChoice& tls, std::optional<DaneOptions> dane);
+  SessionSettings settings_for(const Target& t, const std::optional<IpAddr>& local, int fd);
   void finish(const Attempt& a, const Final& f);
+  // SPEC §8's `dane` for this target (lib/route/mx_security.h); for other
+  // policies just the policy.
+  HostSecurity security(const Target& t);
+  const std::optional<sts::Policy>& sts_policy();
 
   const Job& job_;
   const Control& control_;
@@ -71,7 +79,33 @@ class Walk {
   // DANE for this run's destination (SPEC §13); its look-ups are made
   // once per host, and only under policy `dane`.
   DanePolicy dane_;
+  // SPEC §14: the destination's MTA-STS policy, looked up once per run
+  // and only when a `dane` MX host needs it.
+  const sts::Source* sts_source_;
+  std::optional<std::optional<sts::Policy>> sts_;
+  // MTA-STS testing: why the last session's certificate would have failed
+  // the check enforce makes; empty when it passed or was not checked.
+  std::string certificate_problem_;
 };
+
+const std::optional<sts::Policy>& Walk::sts_policy() {
+  if (sts_) return *sts_;
+  sts_.emplace();
+  std::string err;
+  Resolver* res = sts_source_ ? dns_.resolver(&err) : nullptr;
+  if (!res || host_literal(job_.host)) return *sts_;
+  sts::Lookup l = sts::lookup_policy(job_.host, *res, sts_source_->cache_dir,
+                                     int64_t(std::time(nullptr)), sts_source_->fetch);
+  if (l.policy && l.policy->mode != sts::Mode::None) *sts_ = std::move(l.policy);
+  return *sts_;
+}
+
+HostSecurity Walk::security(const Target& t) {
+  return host_security(
+      sel_.route, control_.tls, t, job_.host, control_.anchors.has_value(),
+      [this](const TlsChoice& c, const Target& target) { return dane_.decide(c, target); },
+      [this]() -> const std::optional<sts::Policy>& { return sts_policy(); });
+}
 
 void Walk::run() {
   sel_ = select_route(control_, job_.host, job_.envelope.sender, job_.envelope.recipients.front());
@@ -85,6 +119,10 @@ void Walk::run() {
     if (ends_run(x, plan.remotes.size()))
       return report_.message(dns_verdict(*x.verdict, job_.host, sel_.route.name));
     for (const Target& t : x.targets) {
+      if (HostSecurity hs = security(t); hs.skip) {
+        failures_.push_back(Unreached{{remote_where(t), "", hs.why}});
+        continue;
+      }
       auto pairs = pair_attempts({t}, plan.locals);
       if (pairs.empty())
         failures_.push_back(Unreached{{format_endpoint(t.addr, t.port), "",
@@ -131,12 +169,6 @@ bool Walk::try_pair(const Attempt& a) {
 AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plaintext) {
   const Target& t = a.target;
   AttemptLine line{remote_where(t), " from " + show_local(a.local), ""};
-  DaneDecision d =
-      dane_.decide(tls_for(sel_.route, control_.tls, t, control_.anchors.has_value()), t);
-  if (!d.refused.empty()) {
-    line.why = std::move(d.refused);
-    return Unreached{std::move(line)};  // bogus DNSSEC: never connected
-  }
   auto fd = connector_.connect(t.addr, t.port, a.local, control_.timeoutconnect);
   // SPEC §12: only a timeout counts; an answer (refused too) resets.
   if (dead_ && (fd || (!fd.failure().timed_out && !fd.failure().bind_failed)))
@@ -149,11 +181,15 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
   }
   int raw = fd->get();
   Connection conn(std::move(*fd), control_.timeoutremote);
-  SessionSettings s = settings_for(t, a.local, raw, d.tls, std::move(d.dane));
+  SessionSettings s = settings_for(t, a.local, raw);
   s.skip_starttls = plaintext;
   SessionOutcome o = run_session(conn, s, job_.envelope, *job_.message);
+  certificate_problem_.clear();
+  if (const auto* tls = dynamic_cast<const TlsStream*>(&conn.stream()); tls && s.check_certificate)
+    certificate_problem_ = tls->verify_error();
   if (auto* next = std::get_if<NextPair>(&o)) {
     line.why = std::move(next->reason);
+    if (security(t).mark == "sts=enforce") line.why = "MTA-STS mode enforce: " + line.why;
     *retry_plaintext = next->tls_failed_may && !plaintext;
     return Refused{std::move(line), next->refusal};
   }
@@ -164,16 +200,32 @@ AttemptOutcome Walk::attempt(const Attempt& a, bool plaintext, bool* retry_plain
 
 void Walk::finish(const Attempt& a, const Final& f) {
   for (const auto& r : f.recipients) report_.recipient(r.letter, r.text);
-  RouteLine line{sel_.route.name, show_local(a.local), remote_name(a.target), f.tls, f.auth,
-                 f.dane};
+  HostSecurity hs = security(a.target);
+  // SPEC §10: dane=ok when the session's certificate was checked by DANE.
+  RouteLine line{sel_.route.name,
+                 show_local(a.local),
+                 remote_name(a.target),
+                 f.tls,
+                 f.auth,
+                 f.dane ? std::string("dane=ok") : hs.mark};
+  // SPEC §14 testing mode: delivered as without a policy; the report says
+  // what enforce would have refused.
+  std::string would;
+  if (hs.mark == "sts=testing") {
+    would = hs.testing_note;
+    if (f.tls == "none" || f.tls == "failed-plaintext")
+      would += (would.empty() ? "" : "; ") + std::string("no TLS");
+    if (!certificate_problem_.empty())
+      would += (would.empty() ? "" : "; ") + ("certificate: " + certificate_problem_);
+    if (!would.empty()) would = "MTA-STS mode testing: enforce would have refused: " + would + "\n";
+  }
   // SPEC §10: a K or Z after failed pairs lists them, so that qmail-send's
   // log shows the failover; a D (mailed to the sender) does not.
   report_.message(f.letter,
-                  f.text + route_line(f.letter, line) + failed_before(failures_, f.letter));
+                  f.text + route_line(f.letter, line) + would + failed_before(failures_, f.letter));
 }
 
-SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd,
-                                   const TlsChoice& tls, std::optional<DaneOptions> dane) {
+SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>& local, int fd) {
   const Route& r = sel_.route;
   SessionSettings s;
   s.helo = r.options.helo.empty() ? control_.helohost : r.options.helo;
@@ -197,8 +249,11 @@ SessionSettings Walk::settings_for(const Target& t, const std::optional<IpAddr>&
   s.pass = r.pass;
   s.auth_cleartext = r.options.auth_cleartext;
   s.secrets = &report_.secrets();
-  s.tls = tls.policy;
-  s.dane = std::move(dane);
+  TlsChoice tls = tls_for(r, control_.tls, t, control_.anchors.has_value());
+  HostSecurity hs = security(t);
+  s.tls = hs.policy;  // tls.policy, or what `dane` makes of it
+  s.dane = std::move(hs.dane);
+  s.check_certificate = hs.mark == "sts=testing";
   s.ca_file = tls.ca_file;
   s.implicit_tls = tls.implicit;
   s.client_cert = control_.tls.client_cert;
@@ -227,8 +282,8 @@ std::optional<Verdict> refuse_before_connecting(const Job& job) {
 }
 
 void walk(const Job& job, const Control& control, Connector& connector, DnsSource& dns, Rng& rng,
-          Report& report, DeadHosts* dead) {
-  Walk(job, control, connector, dns, rng, report, dead).run();
+          Report& report, DeadHosts* dead, const sts::Source* sts) {
+  Walk(job, control, connector, dns, rng, report, dead, sts).run();
 }
 
 void deliver(const Job& job, Rng& rng, Report& report) {
@@ -239,7 +294,16 @@ void deliver(const Job& job, Rng& rng, Report& report) {
   SystemDns dns;  // the resolver is made only when an item needs one
   // Read at the first check, written when it goes out of scope (SPEC §12).
   DeadHosts dead(tcpto::lock_dir_for(control_dir()));
-  walk(job, *control, connector, dns, rng, report, &dead);
+  // SPEC §14: policies are cached under queue/sts; a miss fetches over
+  // HTTPS, resolving mta-sts.<domain> with the same DNS.
+  sts::Source sts{sts::cache_dir_for(control_dir()),
+                  [&dns](std::string_view domain) -> Result<std::string> {
+                    std::string err;
+                    Resolver* res = dns.resolver(&err);
+                    if (!res) return Error{err};
+                    return sts::fetch_policy(domain, *res);
+                  }};
+  walk(job, *control, connector, dns, rng, report, &dead, &sts);
 }
 
 }  // namespace qr

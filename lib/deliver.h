@@ -14,6 +14,7 @@
 #include "lib/report.h"
 #include "lib/route/plan.h"
 #include "lib/smtp/session.h"
+#include "lib/sts/lookup.h"
 
 namespace qr {
 
@@ -37,7 +38,9 @@ std::optional<Verdict> refuse_before_connecting(const Job& job);
 // The walk itself over `control`, connecting through `connector` and asking
 // `dns`: deliver() passes the real ones, tests socket pairs and scripted
 // answers. `dead` remembers dead hosts (SPEC §12); null: nothing is.
+// `sts` finds MTA-STS policies for `dane` MX deliveries (SPEC §14); null:
+// none is looked up.
 void walk(const Job& job, const Control& control, Connector& connector, DnsSource& dns, Rng& rng,
-          Report& report, DeadHosts* dead = nullptr);
+          Report& report, DeadHosts* dead = nullptr, const sts::Source* sts = nullptr);
 
 }  // namespace qr

@@ -162,7 +162,7 @@ std::string route_line(Letter letter, const RouteLine& l) {
   // local IP and the AUTH mechanism are the administrator's business.
   if (letter == Letter::D) return "remote=" + l.remote + " tls=" + l.tls + "\n";
   return "route=" + l.route + " local=" + l.local + " remote=" + l.remote + " tls=" + l.tls +
-         " auth=" + l.auth + (l.dane ? " dane=ok" : "") + "\n";
+         " auth=" + l.auth + (l.mark.empty() ? "" : " " + l.mark) + "\n";
 }
 
 namespace {

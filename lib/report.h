@@ -122,7 +122,7 @@ struct RouteLine {
   std::string remote;  // "mx1.example.com[192.0.2.1]:25" or "[192.0.2.1]:25"
   std::string tls;     // "TLSv1.3:...", "none", "failed-plaintext"
   std::string auth;    // "PLAIN", ..., "none"
-  bool dane = false;   // SPEC §10: " dane=ok" when DANE checked the certificate
+  std::string mark;    // "dane=ok", "sts=enforce", "sts=testing"; empty: none (SPEC §10)
 };
 std::string route_line(Letter letter, const RouteLine& line);
 

@@ -10,11 +10,13 @@
 #include "lib/admin/explain.h"
 #include "lib/admin/help.h"
 #include "lib/admin/permissions.h"
+#include "lib/admin/sts.h"
 #include "lib/admin/tcpto.h"
 #include "lib/admin/tls_notes.h"
 #include "lib/admin/tlscache_note.h"
 #include "lib/control/control.h"
 #include "lib/net/tcpto.h"
+#include "lib/sts/cache.h"
 #include "lib/text.h"
 
 namespace qr {
@@ -70,6 +72,8 @@ Output check(const std::vector<std::string>& args, const std::string& dir) {
   if (auto control = load_control(dir)) {
     for (const std::string& n : tls_policy_notes(*control)) o.err += n + "\n";
     if (control->anchors) o.err += dnssec_note(*control->anchors) + "\n";
+    for (const std::string& n : sts_cache_notes(*control, dir, account ? &*account : nullptr))
+      o.err += n + "\n";
   }
   if (auto n = tlscache_note(dir, account ? &*account : nullptr)) o.err += *n + "\n";
   return o;
@@ -107,7 +111,7 @@ Output explain_cmd(const std::vector<std::string>& args, const std::string& dir)
     system.emplace(std::move(*r));
   }
   Rng rng = make_rng();
-  ExplainRequest req{words[0], words[1], words[2]};
+  ExplainRequest req{words[0], words[1], words[2], sts::cache_dir_for(dir)};
   DeadHosts dead(tcpto::lock_dir_for(dir));  // SPEC §12: shows what the walk would skip
   return Output{0, explain(*control, req, system ? &*system : nullptr, rng, &dead), ""};
 }
@@ -304,6 +308,7 @@ Output run_command(const std::vector<std::string>& args, const std::string& dir,
     return rest.empty() ? tcpto_list(tcpto::lock_dir_for(dir), uint64_t(std::time(nullptr)))
                         : usage_error(cmd, "takes no argument");
   if (cmd == "tcpok") return tcpto_ok(rest, tcpto::lock_dir_for(dir));
+  if (cmd == "sts") return sts_command(rest, dir);
   return del(rest, dir, write);
 }
 

@@ -3,14 +3,17 @@
 // of tried.
 #include "lib/admin/explain.h"
 
+#include <ctime>
 #include <set>
 
 #include "lib/net/tcpto.h"
 #include "lib/report.h"
 #include "lib/route/dane_policy.h"
 #include "lib/route/expand.h"
+#include "lib/route/mx_security.h"
 #include "lib/route/select.h"
 #include "lib/route/tls_policy.h"
+#include "lib/sts/lookup.h"
 
 namespace qr {
 
@@ -62,9 +65,9 @@ class Explainer {
       return false;
     }
     for (const Target& t : x.targets) {
-      DaneDecision d = decide(t);
-      if (!d.refused.empty()) {
-        note(remote_name(t) + ": " + d.refused + ": not used");
+      HostSecurity hs = security(t);
+      if (hs.skip) {
+        note(remote_name(t) + ": " + hs.why);
         continue;
       }
       auto pairs = pair_attempts({t}, locals_);
@@ -73,7 +76,7 @@ class Explainer {
       // not tried; one with a single recent timeout comes after the rest.
       for (const Attempt& a : pairs) {
         tcpto::Verdict v = dead_ ? dead_->check(a.target.addr, a.local) : tcpto::Verdict{};
-        std::string pair = pair_text(remote_name(a.target), d.tls, a.local);
+        std::string pair = pair_line(a);
         if (v.kind == tcpto::Kind::skipped)
           note(pair + ": " + tcpto::skipped_text(v));
         else if (v.kind == tcpto::Kind::demoted)
@@ -98,13 +101,11 @@ class Explainer {
            " tls=" + tls_policy_name(tls.policy);
   }
   // SPEC §13: under `dane`, what DNSSEC says of each host, once per host,
-  // and the policy it leaves, as the walk decides it.
-  DaneDecision decide(const Target& t) {
-    const TlsChoice base = tls_for(route_, tls_files_, t, control_.anchors.has_value());
+  // and the policy it leaves, as the walk decides it (host_security asks
+  // this only under `dane`).
+  DaneDecision decide(const TlsChoice& base, const Target& t) {
     DaneDecision d = dane_.decide(base, t);
-    if (base.policy != TlsPolicy::Dane ||
-        !shown_.insert(t.host + "/" + (t.addr.is_v6() ? "6" : "4")).second)
-      return d;
+    if (!shown_.insert(t.host + "/" + (t.addr.is_v6() ? "6" : "4")).second) return d;
     std::string text =
         (t.host.empty() ? remote_name(t) : t.host) + ": DNSSEC " + security_name(d.security);
     if (!d.why.empty()) text += " (" + d.why + ")";
@@ -115,6 +116,45 @@ class Explainer {
     }
     note(text);
     return d;
+  }
+  std::string pair_line(const Attempt& a) {
+    TlsChoice tls = tls_for(route_, tls_files_, a.target, control_.anchors.has_value());
+    HostSecurity hs = security(a.target);
+    tls.policy = hs.policy;
+    return pair_text(remote_name(a.target), tls, a.local) + (hs.mark.empty() ? "" : " " + hs.mark) +
+           (hs.testing_note.empty() ? "" : " (enforce would refuse: " + hs.testing_note + ")");
+  }
+  // As the walk's Walk::security: host_security, with DANE's decision and
+  // the cached MTA-STS policy.
+  HostSecurity security(const Target& t) {
+    return host_security(
+        route_, tls_files_, t, req_.host, control_.anchors.has_value(),
+        [this](const TlsChoice& c, const Target& target) { return decide(c, target); },
+        [this]() -> const std::optional<sts::Policy>& { return sts_policy(); });
+  }
+  const std::optional<sts::Policy>& sts_policy() {
+    if (sts_) return *sts_;
+    sts_.emplace();
+    std::string err;
+    Resolver* res = dns_ && !req_.sts_cache_dir.empty() ? dns_->resolver(&err) : nullptr;
+    if (!res) return *sts_;
+    // Nothing is sent but DNS: a policy not in the cache is not fetched.
+    sts::Lookup l = sts::lookup_policy(
+        req_.host, *res, req_.sts_cache_dir, int64_t(std::time(nullptr)),
+        [](std::string_view) -> Result<std::string> {
+          return Error{"not cached, and explain does not fetch (qmail-routes sts DOMAIN does)"};
+        });
+    if (l.policy) {
+      std::string mx;
+      for (const std::string& p : l.policy->mx) mx += " " + p;
+      note("MTA-STS policy of " + req_.host + " (" + l.how + ", id " + l.id + "): mode " +
+           sts::mode_name(l.policy->mode) + ", max_age " + std::to_string(l.policy->max_age) +
+           ", mx:" + mx);
+      if (l.policy->mode != sts::Mode::None) *sts_ = std::move(l.policy);
+    } else {
+      note("MTA-STS: no policy for " + req_.host + ": " + l.how);
+    }
+    return *sts_;
   }
   void line(const std::string& remote, const TlsChoice& tls, const std::optional<IpAddr>& local) {
     out_ += pair_text(remote, tls, local) + "\n";
@@ -145,7 +185,8 @@ class Explainer {
   DanePolicy dane_;
   std::set<std::string> shown_;  // hosts whose DNSSEC state is shown
   std::string out_;
-  std::vector<std::string> demoted_;  // pairs the walk tries last (SPEC §12)
+  std::vector<std::string> demoted_;               // pairs the walk tries last (SPEC §12)
+  std::optional<std::optional<sts::Policy>> sts_;  // looked up once, when needed
 };
 
 }  // namespace

@@ -13,6 +13,9 @@ namespace qr {
 
 struct ExplainRequest {
   std::string host, sender, recipient;  // as qmail-remote's argv
+  // $QMAIL_ROOT/queue/sts: MTA-STS policies are read from here (never
+  // fetched: explain sends nothing). Empty: MTA-STS is not looked at.
+  std::string sts_cache_dir = {};
 };
 
 // Lines:
@@ -27,6 +30,9 @@ struct ExplainRequest {
 // with expand_endpoint (issue 13).
 // `dns` null: no DNS (--no-dns): `mx` items are shown as "mx" and host
 // names unresolved, paired with every local IP.
+// Under `dane`, MX pairs show what SPEC §14 makes of them: a "# MTA-STS"
+// note with the domain's policy (from the cache), "tls=verify sts=enforce"
+// on the hosts it allows, and a note for each host it refuses.
 // `dead` (may be null): what SPEC §12 remembers of dead hosts; pairs the
 // walk would skip are shown as notes, demoted ones last.
 std::string explain(const Control& control, const ExplainRequest& req, DnsSource* dns, Rng& rng,

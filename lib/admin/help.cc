@@ -18,6 +18,7 @@ constexpr std::string_view kTool =
     "  del ID                                delete entry ID of `list`\n"
     "  tcpto                                 list the dead hosts qmail-remote remembers\n"
     "  tcpok [IP]                            forget them all, or one address\n"
+    "  sts [--refresh] DOMAIN                show (or fetch) DOMAIN's cached MTA-STS policy\n"
     "\n"
     "`qmail-routes COMMAND --help` describes one command. See qmail-routes(8).\n";
 
@@ -129,6 +130,17 @@ constexpr std::string_view kTcpok =
     "With IP: forgets the records of that address only (as the remote, or in\n"
     "tcpto-pairs as our local IP).\n";
 
+constexpr std::string_view kSts =
+    "usage: qmail-routes sts [--refresh] DOMAIN\n"
+    "\n"
+    "Shows the MTA-STS policy (RFC 8461) qmail-remote has cached for DOMAIN in\n"
+    "queue/sts/DOMAIN: its id, when it was fetched and until when it is used,\n"
+    "its mode and mx: patterns, and the id DOMAIN's _mta-sts TXT record has now.\n"
+    "A delivery under tls=dane fetches a policy that is missing, expired, or\n"
+    "whose id changed; --refresh fetches it now (https://mta-sts.DOMAIN/\n"
+    "/.well-known/mta-sts.txt) and stores it, whatever the cache holds.\n"
+    "Exit status 0 when a policy is shown, 1 otherwise.\n";
+
 }  // namespace
 
 std::string_view help_text(std::string_view command) {
@@ -141,6 +153,7 @@ std::string_view help_text(std::string_view command) {
   if (command == "del") return kDel;
   if (command == "tcpto") return kTcpto;
   if (command == "tcpok") return kTcpok;
+  if (command == "sts") return kSts;
   return {};
 }
 

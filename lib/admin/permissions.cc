@@ -186,7 +186,7 @@ std::optional<Account> find_account(const std::string& name) {
 
 bool may(const Account& account, const Inode& inode, Need need) {
   if (account.uid == 0) return true;  // CAP_DAC_READ_SEARCH
-  mode_t bit = need == Need::Read ? S_IROTH : S_IXOTH;
+  mode_t bit = need == Need::Read ? S_IROTH : need == Need::Write ? S_IWOTH : S_IXOTH;
   if (account.uid == inode.uid) return inode.mode & (bit << 6);
   if (in_groups(account, inode.gid)) return inode.mode & (bit << 3);
   return inode.mode & bit;

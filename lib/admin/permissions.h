@@ -44,7 +44,8 @@ struct Inode {
   mode_t mode = 0;
 };
 
-enum class Need { Read, Search };  // a file is read, a directory searched
+// A file is read, a directory searched (or written: queue/sts, SPEC §14).
+enum class Need { Read, Search, Write };
 
 // The kernel's rule without ACLs: root may; else the owner bits when the
 // account owns the file, else the group bits when it is in the file's group,

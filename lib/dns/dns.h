@@ -1,4 +1,4 @@
-// DNS with ldns (SPEC §5): MX, A/AAAA, PTR.
+// DNS with ldns (SPEC §5): MX, A/AAAA, PTR, TXT (§14).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,16 @@ struct HostAnswer {
   std::string error;
 };
 
+// TXT records of one name (SPEC §14: _mta-sts.<domain>). Ok with no
+// records: the name has none (NODATA); NxDomain: the name does not exist.
+struct TxtAnswer {
+  DnsStatus status = DnsStatus::Ok;
+  // One string per record: its character-strings joined with nothing
+  // between them (RFC 8461 §3.1 and RFC 7208 §3.3 read a record so).
+  std::vector<std::string> records;
+  std::string error;
+};
+
 // Servers from /etc/resolv.conf, or from DNSCACHEIP ("1.2.3.4
 // [::1]:5353,127.0.0.1:53") when set, asked in that order on connected UDP
 // sockets (a refusing server fails at once: SPEC §12). EDNS0 on, TCP on
@@ -55,6 +65,7 @@ class Resolver {
   virtual MxAnswer lookup_mx(std::string_view domain, Rng& rng) = 0;
   virtual HostAnswer lookup_host(std::string_view name) = 0;
   virtual Result<std::string> lookup_ptr(const IpAddr& addr) = 0;
+  virtual TxtAnswer lookup_txt(std::string_view name) = 0;
 };
 
 class DaneDns;         // lib/dns/dnssec.h

@@ -268,7 +268,15 @@ Check Validator::verify_section(const ldns_rr_list* section, ldns_rr_type type,
 Keys Validator::anchor_keys(const ldns_rdf* zone) {
   std::string why;
   DnsPkt pkt = ask(zone, LDNS_RR_TYPE_DNSKEY, &why);
-  if (!pkt) return Keys{Security::Bogus, nullptr, why};
+  // A server that cannot answer for the trust anchor at all (SERVFAIL from
+  // a resolver with only local data, REFUSED) cannot do DNSSEC: DANE is
+  // unavailable, as with a server that drops the signatures (SPEC §13),
+  // not every host bogus, which would defer all mail until the resolver
+  // changes. Failures below the anchor stay bogus (RFC 7672 §2.1.1).
+  if (!pkt)
+    return Keys{Security::Unavailable, nullptr,
+                "the DNS server gave no DNSKEY answer for the trust anchor " + name_text(zone) +
+                    ": " + why};
   RrListPtr keys = pick(ldns_pkt_answer(pkt.get()), zone, LDNS_RR_TYPE_DNSKEY);
   RrListPtr sigs = pick(ldns_pkt_answer(pkt.get()), zone, LDNS_RR_TYPE_RRSIG, LDNS_RR_TYPE_DNSKEY);
   // SPEC §13: a resolver that drops DNSSEC records (djbdns's dnscache)

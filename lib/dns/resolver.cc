@@ -1,4 +1,4 @@
-// The resolver (SPEC §5): MX, A/AAAA and PTR look-ups. ldns builds and
+// The resolver (SPEC §5): MX, A/AAAA, PTR and TXT (§14) look-ups. ldns builds and
 // parses the packets; lib/dns/exchange.cc sends them. Every ldns handle is
 // owned by a unique_ptr.
 //
@@ -122,6 +122,7 @@ class LdnsResolver final : public Resolver {
   MxAnswer lookup_mx(std::string_view domain, Rng& rng) override;
   HostAnswer lookup_host(std::string_view name) override;
   Result<std::string> lookup_ptr(const IpAddr& addr) override;
+  TxtAnswer lookup_txt(std::string_view name) override;
 
  private:
   Reply query(std::string_view name, ldns_rr_type type);
@@ -281,6 +282,31 @@ Result<std::string> LdnsResolver::lookup_ptr(const IpAddr& addr) {
     if (ldns_rr_list_rr_count(list.get()) > 0)
       return dname_text(ldns_rr_rdf(ldns_rr_list_rr(list.get(), 0), 0));
   return Error{"no PTR record for " + addr.str()};
+}
+
+TxtAnswer LdnsResolver::lookup_txt(std::string_view name) {
+  TxtAnswer out;
+  Reply txt = query(name, LDNS_RR_TYPE_TXT);
+  if (txt.status != DnsStatus::Ok) {
+    out.status = txt.status;
+    out.error = txt.error;
+    return out;
+  }
+  RrListPtr list = answers(txt, LDNS_RR_TYPE_TXT);
+  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list.get()); ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(list.get(), i);
+    std::string record;
+    // Each rdf is one character-string: a length byte, then the bytes.
+    for (size_t j = 0; j < ldns_rr_rd_count(rr); ++j) {
+      const ldns_rdf* rdf = ldns_rr_rdf(rr, j);
+      const uint8_t* d = ldns_rdf_data(rdf);
+      size_t n = ldns_rdf_size(rdf);
+      if (n == 0 || size_t(d[0]) + 1 > n) continue;
+      record.append(reinterpret_cast<const char*>(d + 1), d[0]);
+    }
+    out.records.push_back(std::move(record));
+  }
+  return out;
 }
 
 // resolv.conf's nameserver lines, parsed by ldns, in their order.

@@ -27,6 +27,7 @@ std::string dane_key(const DaneOptions& d) {
 TlsOptions tls_options(const SessionSettings& s) {
   TlsOptions o;
   o.verify = s.tls == TlsPolicy::Verify;
+  o.check_quietly = s.check_certificate && !o.verify;
   o.ca_file = s.ca_file;
   // With no host name (an IP literal relay) the certificate is checked
   // against the address itself.

@@ -40,6 +40,9 @@ struct SessionSettings {
   std::optional<DaneOptions> dane;
   std::string user, pass;  // AUTH credentials; empty user: no AUTH
   bool auth_cleartext = false;
+  // Check the certificate without enforcing it (MTA-STS testing, SPEC §14):
+  // the walk reads the TlsStream's verify_error after the session.
+  bool check_certificate = false;
   // Where each AUTH line sent is remembered, so that no report carries it
   // (SPEC §1). May be null (tests).
   Secrets* secrets = nullptr;

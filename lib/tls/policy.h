@@ -4,8 +4,10 @@
 
 namespace qr {
 
-// Dane: SPEC §13 (RFC 7672): the MX host's DNSSEC-validated TLSA records
-// decide; without them, `may`.
+// Dane: SPEC §8's `dane` (§13 DANE where the host's DNSSEC-validated TLSA
+// records apply, else §14 MTA-STS, else `may`). The walk turns it into
+// Dane (with the records), Encrypt, Verify or May per host before a
+// session starts (lib/route/mx_security.h).
 enum class TlsPolicy { None, May, Encrypt, Verify, Dane };
 
 // "none", "may", "encrypt", "verify", "dane": as routes' tls= spells them.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <tuple>
@@ -166,18 +167,28 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (auto st = dane_context(ctx.get()); !st) return st.failure();
-  } else if (o.verify) {
-    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  } else if (o.verify || o.check_quietly) {
+    if (o.verify) {
+      SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+      SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    }
     if (!o.ca_file.empty()) {
       if (SSL_CTX_load_verify_file(ctx.get(), o.ca_file.c_str()) != 1) {
         return Error{o.ca_file + ": " + openssl_reason("cannot load CA file")};
       }
     } else if (SSL_CTX_set_default_verify_dir(ctx.get()) != 1) {
       return Error{"cannot use the system CA directory: " + openssl_reason("unknown error")};
+    } else if (const char* file = std::getenv(X509_get_default_cert_file_env());
+               file != nullptr && *file != '\0' && SSL_CTX_load_verify_file(ctx.get(), file) != 1) {
+      // $SSL_CERT_FILE, when set, is a bundle the administrator chose (as
+      // OpenSSL's own default paths take it, SPEC §14); the bundle's cost
+      // (SPEC §8) is paid only then.
+      return Error{std::string(file) + " ($SSL_CERT_FILE): " + openssl_reason("cannot load")};
     }
-  } else {
-    // See "Protocol floor" in tls.h. Level 0 is needed for TLS 1.0/1.1
+  }
+  if (!o.verify && !o.dane) {
+    // See "Protocol floor" in tls.h (DANE checks the certificate: its
+    // floor is verify's, set above). Level 0 is needed for TLS 1.0/1.1
     // (SHA-1 and MD5 in their handshakes) and 1024-bit server keys.
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
     SSL_CTX_set_security_level(ctx.get(), 0);
@@ -203,8 +214,7 @@ Result<SslCtxPtr> make_context(const TlsOptions& o) {
 // re-reading CA files) for each attempt of the walk (SPEC §4).
 Result<SSL_CTX*> context_for(const TlsOptions& o) {
   struct Entry {
-    bool dane;
-    bool verify;
+    bool dane, verify, check_quietly;
     std::string ca_file, client_cert, ciphers;
     SslCtxPtr ctx;
   };
@@ -215,15 +225,15 @@ Result<SSL_CTX*> context_for(const TlsOptions& o) {
   std::lock_guard lock(*mutex);
   for (auto& e : *cache) {
     const bool dane = o.dane.has_value();
-    if (std::tie(e.dane, e.verify, e.ca_file, e.client_cert, e.ciphers) ==
-        std::tie(dane, o.verify, o.ca_file, o.client_cert, o.ciphers)) {
+    if (std::tie(e.dane, e.verify, e.check_quietly, e.ca_file, e.client_cert, e.ciphers) ==
+        std::tie(dane, o.verify, o.check_quietly, o.ca_file, o.client_cert, o.ciphers)) {
       return e.ctx.get();
     }
   }
   auto ctx = make_context(o);
   if (!ctx) return ctx.failure();
-  cache->push_back(
-      {o.dane.has_value(), o.verify, o.ca_file, o.client_cert, o.ciphers, std::move(*ctx)});
+  cache->push_back({o.dane.has_value(), o.verify, o.check_quietly, o.ca_file, o.client_cert,
+                    o.ciphers, std::move(*ctx)});
   return cache->back().ctx.get();
 }
 
@@ -286,8 +296,8 @@ Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& optio
     return Error{"cannot set TLS server name " + host + ": " + openssl_reason("invalid")};
   }
   if (options.dane) {
-    if (auto st = dane_setup(ssl.get(), *options.dane); !st) return Error{st.error()};
-  } else if (options.verify) {
+    if (auto st = dane_setup(ssl.get(), *options.dane); !st) return st.failure();
+  } else if (options.verify || options.check_quietly) {
     if (host.empty()) return Error{"TLS verification needs a host name"};
     int ok;
     if (literal) {
@@ -425,6 +435,11 @@ bool TlsStream::data_waiting() {
   bool data = SSL_peek_ex(ssl_.get(), &c, 1, &got) == 1 && got > 0;
   ERR_clear_error();
   return data;
+}
+
+std::string TlsStream::verify_error() const {
+  long v = SSL_get_verify_result(ssl_.get());
+  return v == X509_V_OK ? "" : X509_verify_cert_error_string(v);
 }
 
 std::string TlsStream::version() const {

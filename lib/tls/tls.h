@@ -35,10 +35,16 @@ struct TlsOptions {
   // Check the chain and the name (policy `verify`, or a tlshosts/ file).
   // Also sets the protocol floor, see below.
   bool verify = false;
+  // Check the chain (system CAs) and the name as verify does, but let the
+  // handshake succeed whatever the result: TlsStream::verify_error says
+  // it (MTA-STS testing mode, SPEC §14, reports what enforce would refuse).
+  // The protocol floor stays that of no verify.
+  bool check_quietly = false;
   // PEM file of trusted CAs (control/tlshosts/<FQDN>.pem). Empty with
   // verify: the system trust store, loaded from OpenSSL's hashed certificate
   // directory (X509_get_default_cert_dir, or $SSL_CERT_DIR), which reads
   // only the CA files a chain needs, not the whole bundle (~20 ms, SPEC §8).
+  // $SSL_CERT_FILE, when set, is loaded as well (SPEC §14).
   // Nothing is loaded when verify is off.
   std::string ca_file;
   // The MX or relay host name (or an IP literal's text, no brackets). Sent
@@ -110,6 +116,9 @@ class TlsStream : public Stream {
   // count; a raw poll of the socket would mistake them for data.
   bool data_waiting() override;
 
+  // The certificate check's failure ("hostname mismatch", ...) when the
+  // handshake checked one (verify, check_quietly); empty when it passed.
+  std::string verify_error() const;
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
   bool resumed() const;         // a cached session was resumed (SPEC §15)

@@ -40,6 +40,7 @@ exim_ca || echo "lib.sh: could not make the test CA" >&2
 # Whatever happens to the script, no server outlives it.
 _lib_cleanup() {
   exim_stop_all
+  declare -F nginx_stop >/dev/null && nginx_stop
   if declare -F unbound_stop_all >/dev/null; then
     unbound_stop_all
   elif declare -F unbound_stop >/dev/null; then
@@ -186,6 +187,9 @@ run_qmail_remote() {
   QR_ERR=$T_TMP/qr-$QR_CALLS.err
   local env=(PATH=/usr/bin:/bin "QMAIL_ROOT=$root")
   [[ -n ${DNSCACHEIP:-} ]] && env+=("DNSCACHEIP=$DNSCACHEIP")
+  # Where OpenSSL finds the system CAs (t_sts.sh points them at the test CA).
+  [[ -n ${SSL_CERT_DIR:-} ]] && env+=("SSL_CERT_DIR=$SSL_CERT_DIR")
+  [[ -n ${SSL_CERT_FILE:-} ]] && env+=("SSL_CERT_FILE=$SSL_CERT_FILE")
   # A sanitizer build (make sanitize) reports to files: fd 2 is /dev/null.
   [[ -n ${ASAN_OPTIONS:-} ]] && env+=("ASAN_OPTIONS=$ASAN_OPTIONS")
   [[ -n ${UBSAN_OPTIONS:-} ]] && env+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
@@ -438,4 +442,27 @@ server_fence() {
   exec {fd}>&-
   ((rc == 0)) || echo "server_fence $2:$3: no line for it in $log" >&2
   return $rc
+}
+
+# --- which of several servers got the message ------------------------
+# A test names its Exims in the array SERVERS first.
+
+count() { stored_messages "$1" | wc -l; }
+# Which servers hold how many copies, e.g. "t41mx1=1 t41mx2=0 t41imp=0 t41relay=0".
+counts() {
+  local s out=""
+  for s in "${SERVERS[@]}"; do out+="$s=$(count "$s") "; done
+  printf '%s' "${out% }"
+}
+clear_all() { local s; for s in "${SERVERS[@]}"; do exim_clear "$s"; done; }
+# expect_at NAME WHO: the store of WHO (and only WHO) got one copy; WHO
+# "none": no store got any.
+expect_at() {
+  local want="" s
+  [[ $2 == none ]] || wait_for_store "$2" 1 2>/dev/null
+  for s in "${SERVERS[@]}"; do exim_settle "$s"; done # a copy sent elsewhere is stored
+  for s in "${SERVERS[@]}"; do
+    if [[ $s == "$2" ]]; then want+="$s=1 "; else want+="$s=0 "; fi
+  done
+  check_eq "$1" "${want% }" "$(counts)"
 }

@@ -297,6 +297,29 @@ check_not_contains "cache, dane after may: the may session is not offered" "$RES
 deliver_in "cache, dane again"
 check_match "cache, dane again: K, resumed, dane=ok" "^K .*$TLSRE$RESUMED""none dane=ok" "$final"
 
+# --- DANE and MTA-STS both published (SPEC §8, §14; RFC 8461 §2) ----------------
+# A cached MTA-STS enforce policy whose mx: names another host, for a
+# destination with DANE (ok.) and for one without (unsigned.): DANE wins
+# where it applies (the policy would have skipped the host), and the same
+# policy is honoured where it does not (the host is skipped: Z).
+stsroot=$(qmail_root_new)
+cp "$T_TMP/anchors" "$stsroot/control/dnssec-anchors"
+mkdir -p "$stsroot/queue/sts"
+for d in "ok.$Z" "unsigned.$Z"; do
+  printf 'qmail-remote sts cache 1\nid: 1\nfetched: %s\n\nversion: STSv1\nmode: enforce\nmx: elsewhere.example\nmax_age: 86400\n' \
+    "$(date +%s)" >"$stsroot/queue/sts/$d"
+done
+run_qmail_remote "$stsroot" "ok.$Z" s@example.org "r@ok.$Z" <"$msg"
+check_qr_clean "DANE and MTA-STS: exit 0, no stderr, framing"
+final=$(report_final 2>/dev/null)
+check_match "DANE and MTA-STS: DANE used, K with dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
+check_not_contains "DANE and MTA-STS: no sts= mark" "sts=" "$final"
+run_qmail_remote "$stsroot" "unsigned.$Z" s@example.org "r@unsigned.$Z" <"$msg"
+check_qr_clean "MTA-STS without DANE: exit 0, no stderr, framing"
+final=$(report_final 2>/dev/null)
+check_match "MTA-STS without DANE: the policy skips the host, Z" \
+  "^Z .*mx\.unsigned\.$Z\): skipped: matches no mx: pattern of the MTA-STS policy" "$final"
+
 # --- qmail-routes explain and check (SPEC §11, §13) ------------------------------
 # explain ROOT DOMAIN: what qmail-remote would try for r@DOMAIN.
 explain() {

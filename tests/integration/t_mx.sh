@@ -96,27 +96,9 @@ if ip -4 -o addr show | grep -qF " inet $SELF/"; then ok "setup: $SELF is config
 fi
 
 SERVERS=(t41mx1 t41mx2 t41imp t41relay)
-clear_all() { local s; for s in "${SERVERS[@]}"; do exim_clear "$s"; done; }
-count() { stored_messages "$1" | wc -l; }
-# Which servers hold how many copies, e.g. "t41mx1=1 t41mx2=0 t41imp=0 t41relay=0".
-counts() {
-  local s out=""
-  for s in "${SERVERS[@]}"; do out+="$s=$(count "$s") "; done
-  printf '%s' "${out% }"
-}
 # deliver ROOT DOMAIN: one qmail-remote run, s@example.org to r@DOMAIN.
 deliver() {
   run_qmail_remote "$1" "$2" s@example.org "r@$2" <"$msg"
-}
-# expect_at NAME WHO: the store of WHO (and only WHO) got one copy.
-expect_at() {
-  local want="" s
-  [[ $2 == none ]] || wait_for_store "$2" 1 2>/dev/null
-  for s in "${SERVERS[@]}"; do exim_settle "$s"; done # a copy sent elsewhere is stored
-  for s in "${SERVERS[@]}"; do
-    if [[ $s == "$2" ]]; then want+="$s=1 "; else want+="$s=0 "; fi
-  done
-  check_eq "$1" "${want% }" "$(counts)"
 }
 # Source addresses Exim NAME logged, one per line.
 sources() {

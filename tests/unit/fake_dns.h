@@ -33,6 +33,15 @@ class FakeResolver final : public Resolver {
     return a;
   }
   Result<std::string> lookup_ptr(const IpAddr&) override { return Error{"no PTR"}; }
+  std::map<std::string, TxtAnswer> txt;  // a name not here: NXDOMAIN
+  TxtAnswer lookup_txt(std::string_view name) override {
+    auto it = txt.find(std::string(name));
+    if (it != txt.end()) return it->second;
+    TxtAnswer a;
+    a.status = DnsStatus::NxDomain;
+    a.error = "no such domain";
+    return a;
+  }
 };
 
 // Scripted DNSSEC states for the DANE decisions of the walk (SPEC §13).

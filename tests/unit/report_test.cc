@@ -20,13 +20,13 @@ using test::written;
 // or Z; a D (mailed to the sender) carries only remote= and tls=.
 TEST_CASE("report: the route line names DANE when it checked the certificate", "[report][dane]") {
   RouteLine l{"mx",   "default", "mx1.example[192.0.2.1]:25", "TLSv1.3:TLS_AES_256_GCM_SHA384",
-              "none", true};
+              "none", "dane=ok"};
   CHECK(route_line(Letter::K, l) ==
         "route=mx local=default remote=mx1.example[192.0.2.1]:25 "
         "tls=TLSv1.3:TLS_AES_256_GCM_SHA384 auth=none dane=ok\n");
   CHECK(route_line(Letter::D, l) ==
         "remote=mx1.example[192.0.2.1]:25 tls=TLSv1.3:TLS_AES_256_GCM_SHA384\n");
-  l.dane = false;
+  l.mark.clear();
   CHECK(route_line(Letter::Z, l).find("dane") == std::string::npos);
 }
 
