@@ -151,9 +151,9 @@ void check_tls_files(const std::string& dir, Problems& p) {
 // is named by file and line.
 void check_dnssec_anchors(const std::string& dir, Problems& p) {
   auto text = read_control_file(dir, "dnssec-anchors");
-  if (!text) return p.add_raw(text.error());
+  if (!text) return p.add(text.failure());
   if (!*text) return;
-  if (auto a = parse_dnssec_anchors(**text, "control/dnssec-anchors"); !a) p.add_raw(a.error());
+  if (auto a = parse_dnssec_anchors(**text, "control/dnssec-anchors"); !a) p.add(a.failure());
 }
 
 }  // namespace

@@ -632,8 +632,8 @@ Result<DnssecAnchors> parse_dnssec_anchors(std::string_view text, const std::str
     pos = end + 1;
   }
   FilePtr f(fmemopen(copy.data(), copy.size(), "r"));
-  if (copy.empty()) return Error{shown + ": no DS or DNSKEY record"};
-  if (!f) return Error{shown + ": cannot read"};
+  if (copy.empty()) return Error{"no DS or DNSKEY record", shown, 0};
+  if (!f) return Error{"cannot read", shown, 0};
   uint32_t ttl = 3600;
   ldns_rdf* origin = nullptr;
   ldns_rdf* prev = nullptr;
@@ -651,13 +651,12 @@ Result<DnssecAnchors> parse_dnssec_anchors(std::string_view text, const std::str
     }
     if (st != LDNS_STATUS_OK) {
       if (std::feof(f.get()) && line == before) break;
-      result = Error{shown + " line " + std::to_string(line) + ": " + ldns_get_errorstr_by_id(st)};
+      result = Error{ldns_get_errorstr_by_id(st), shown, line};
       break;
     }
     ldns_rr_type t = ldns_rr_get_type(rr.get());
     if (t != LDNS_RR_TYPE_DS && t != LDNS_RR_TYPE_DNSKEY) {
-      result = Error{shown + " line " + std::to_string(line) + ": a " + type_text(t) +
-                     " record, not DS or DNSKEY"};
+      result = Error{"a " + type_text(t) + " record, not DS or DNSKEY", shown, line};
       break;
     }
     CharPtr s(ldns_rr2str(rr.get()));
@@ -667,26 +666,26 @@ Result<DnssecAnchors> parse_dnssec_anchors(std::string_view text, const std::str
   }
   ldns_rdf_deep_free(origin);
   ldns_rdf_deep_free(prev);
-  if (result && result->records.empty()) return Error{shown + ": no DS or DNSKEY record"};
+  if (result && result->records.empty()) return Error{"no DS or DNSKEY record", shown, 0};
   return result;
 }
 
 Result<DnssecAnchors> load_dnssec_anchors(const std::string& path, const std::string& shown) {
   FilePtr f(std::fopen(path.c_str(), "re"));
-  if (!f) return Error{shown + ": cannot read: " + std::strerror(errno)};
+  if (!f) return Error{std::string("cannot read: ") + std::strerror(errno), shown, 0};
   std::string text;
   char buf[4096];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
     text.append(buf, n);
-    if (text.size() > (4u << 20)) return Error{shown + ": larger than the 4 MiB limit"};
+    if (text.size() > (4u << 20)) return Error{"larger than the 4 MiB limit", shown, 0};
   }
   return parse_dnssec_anchors(text, shown);
 }
 
 Result<std::unique_ptr<DaneDns>> make_dane_dns(const DnssecAnchors& anchors) {
   auto servers = configured_dns_servers();
-  if (!servers) return Error{servers.error()};
+  if (!servers) return servers.failure();
   RrListPtr list = new_list();
   for (const std::string& text : anchors.records) {
     ldns_rr* rr = nullptr;

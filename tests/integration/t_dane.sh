@@ -345,7 +345,7 @@ out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$ROUTES" check 2>&1)
 check_contains "check: the resolver passes DNSSEC" "control/dnssec-anchors: note: the DNS server passes DNSSEC records" "$out"
 printf '%s\n' "; a comment" "$Z. IN A 127.0.0.1" >"$root/control/dnssec-anchors"
 out=$(env QMAIL_ROOT="$root" DNSCACHEIP="$DNSCACHEIP" "$ROUTES" check 2>&1)
-check_contains "check: a bad anchors line is named" "control/dnssec-anchors line 2: a A record, not DS or DNSKEY" "$out"
+check_contains "check: a bad anchors line is named" "control/dnssec-anchors:2: a A record, not DS or DNSKEY" "$out"
 
 # --- other resolvers --------------------------------------------------------------
 # Unbound as a cache in front of NSD (not validating, no AD bit used): the
