@@ -47,6 +47,12 @@ TEST_CASE("dnssec-anchors: errors name the file and the line", "[dnssec]") {
        "control/dnssec-anchors line 4: a A record, not DS or DNSKEY"},
       {std::string("\n\n") + "example. IN DS 12345 13 2 not-hex\n",
        "control/dnssec-anchors line 3: "},
+      // Owners that would read back as a directive or a comment (fuzz).
+      {"$ORIGIN $INCLUDE example.\n@ IN DS 1 13 2 0102\n",
+       "control/dnssec-anchors line 2: a record that does not read back as written: "},
+      {"$ORIGIN #example.\n@ IN DS 1 13 2 0102\n",
+       "control/dnssec-anchors line 2: a record that does not read back as written: "},
+      {"example. IN TYPE2570800300 \\# 0\n", "control/dnssec-anchors line 1: "},
   };
   for (const auto& c : cases) {
     INFO(c.text);
