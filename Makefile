@@ -4,7 +4,7 @@
 QMAIL_ROOT ?= /var/qmail
 DESTDIR    ?=
 CXX        ?= g++
-CXXFLAGS   ?= -O2 -g
+CXXFLAGS   ?= -O2 -g1
 CXXFLAGS   += -std=c++20 -Wall -Wextra -Werror -I. -DQMAIL_ROOT_DEFAULT='"$(QMAIL_ROOT)"'
 LDLIBS     += -lldns -lssl -lcrypto
 # fmt formats qmail-routes' output (list, check's modes and fix commands);
@@ -102,7 +102,7 @@ clean:
 # CXXFLAGS += above still adds -std=c++20 and the warnings.
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_CXX     ?= clang++-14
-SAN_CXXFLAGS := -O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+SAN_CXXFLAGS := -O1 -g1 $(SAN_FLAGS) -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/*.cc)))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 50000
