@@ -169,6 +169,14 @@ if ((started && signed)); then ok "setup: signed zones, NSD, four Exims"; else
   exit
 fi
 
+# deliver_in ROOT NAME DOMAIN: one run to r@DOMAIN in ROOT, checked for a
+# clean exit; its report's final line in $final.
+deliver_in() {
+  run_qmail_remote "$1" "$3" s@example.org "r@$3" <"$msg"
+  check_qr_clean "$2: exit 0, no stderr, framing"
+  final=$(report_final 2>/dev/null)
+}
+
 # deliver NAME DOMAIN [control file=content ...]: a fresh root with the
 # anchors (unless ANCHORS=no) and no routes (so MX, policy `dane` by
 # default), then one run to r@DOMAIN.
@@ -178,9 +186,7 @@ deliver() {
   root=$(qmail_root_new)
   [[ ${ANCHORS:-yes} == yes ]] && cp "$T_TMP/anchors" "$root/control/dnssec-anchors"
   for kv in "$@"; do printf '%s\n' "${kv#*=}" >"$root/control/${kv%%=*}"; done
-  run_qmail_remote "$root" "$domain" s@example.org "r@$domain" <"$msg"
-  check_qr_clean "$name: exit 0, no stderr, framing"
-  final=$(report_final 2>/dev/null)
+  deliver_in "$root" "$name" "$domain"
 }
 TLSRE='tls=TLSv1\.[23]:[A-Z0-9_-]+'
 
@@ -280,21 +286,16 @@ check_not_contains "IP literal, tls=dane: no dane=ok" "dane=ok" "$final"
 # not verify again, and still reports dane=ok.
 sroot=$(qmail_root_new)
 mkdir -p "$sroot/queue/tlscache" && chmod 700 "$sroot/queue/tlscache"
-deliver_in() {
-  run_qmail_remote "$sroot" "ok.$Z" s@example.org "r@ok.$Z" <"$msg"
-  check_qr_clean "$1: exit 0, no stderr, framing"
-  final=$(report_final 2>/dev/null)
-}
 RESUMED=':resumed auth='
-deliver_in "cache, may first"
+deliver_in "$sroot" "cache, may first" "ok.$Z"
 check_match "cache, may first: K without DANE" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none" "$final"
-deliver_in "cache, may again"
+deliver_in "$sroot" "cache, may again" "ok.$Z"
 check_contains "cache, may again: resumed (the server issues tickets)" "$RESUMED" "$final"
 cp "$T_TMP/anchors" "$sroot/control/dnssec-anchors"
-deliver_in "cache, dane after may"
+deliver_in "$sroot" "cache, dane after may" "ok.$Z"
 check_match "cache, dane after may: K, dane=ok" "^K .*$TLSRE auth=none dane=ok" "$final"
 check_not_contains "cache, dane after may: the may session is not offered" "$RESUMED" "$final"
-deliver_in "cache, dane again"
+deliver_in "$sroot" "cache, dane again" "ok.$Z"
 check_match "cache, dane again: K, resumed, dane=ok" "^K .*$TLSRE$RESUMED""none dane=ok" "$final"
 
 # --- DANE and MTA-STS both published (SPEC §8, §14; RFC 8461 §2) ----------------
@@ -309,14 +310,10 @@ for d in "ok.$Z" "unsigned.$Z"; do
   printf 'qmail-remote sts cache 1\nid: 1\nfetched: %s\n\nversion: STSv1\nmode: enforce\nmx: elsewhere.example\nmax_age: 86400\n' \
     "$(date +%s)" >"$stsroot/queue/sts/$d"
 done
-run_qmail_remote "$stsroot" "ok.$Z" s@example.org "r@ok.$Z" <"$msg"
-check_qr_clean "DANE and MTA-STS: exit 0, no stderr, framing"
-final=$(report_final 2>/dev/null)
+deliver_in "$stsroot" "DANE and MTA-STS" "ok.$Z"
 check_match "DANE and MTA-STS: DANE used, K with dane=ok" "^K .*remote=mx-ok\.$Z\[$E_OK\]:25 $TLSRE auth=none dane=ok" "$final"
 check_not_contains "DANE and MTA-STS: no sts= mark" "sts=" "$final"
-run_qmail_remote "$stsroot" "unsigned.$Z" s@example.org "r@unsigned.$Z" <"$msg"
-check_qr_clean "MTA-STS without DANE: exit 0, no stderr, framing"
-final=$(report_final 2>/dev/null)
+deliver_in "$stsroot" "MTA-STS without DANE" "unsigned.$Z"
 check_match "MTA-STS without DANE: the policy skips the host, Z" \
   "^Z .*mx\.unsigned\.$Z\): skipped: matches no mx: pattern of the MTA-STS policy" "$final"
 
