@@ -28,15 +28,27 @@ HostSecurity dane_host_security(const Target& t, std::string_view domain,
   return h;
 }
 
-HostSecurity host_security(const Route& route, const TlsFiles& files, const Target& t,
+namespace {
+
+// SPEC §8: credentials go only over TLS, and to a named relay only with a
+// checked certificate, unless the route relaxes it (auth-cleartext=yes).
+// Under tls=dane, where neither DANE nor MTA-STS applies, `may` would send
+// them after a STARTTLS strip: the credentials' own default instead.
+HostSecurity keep_credentials_safe(HostSecurity h, const Route& route, const Target& t) {
+  if (h.policy == TlsPolicy::May && !route.user.empty() && !route.options.auth_cleartext)
+    h.policy = t.host.empty() ? TlsPolicy::Encrypt : TlsPolicy::Verify;
+  return h;
+}
+
+// host_security under `dane` (the route's, or the default).
+HostSecurity dane_security(const Route& route, const TlsFiles& files, const Target& t,
                            std::string_view domain, bool dane_default, const DaneFn& dane,
                            const StsPolicyFn& sts) {
   TlsChoice c = tls_for(route, files, t, dane_default);
   HostSecurity h;
   h.policy = c.policy;
-  // Under `dane` before the per-host files (tlshosts/ pins a CA, and so
-  // turns `dane` into `verify`; notlshosts/ never lowers `dane`).
-  if (tls_for(route, TlsFiles{}, t, dane_default).policy != TlsPolicy::Dane) return h;
+  // tlshosts/ pins a CA, and so turns `dane` into `verify`; notlshosts/
+  // never lowers `dane`.
   if (c.policy == TlsPolicy::Dane) {
     // SPEC §13 first.
     DaneDecision d = dane(c, t);
@@ -56,6 +68,21 @@ HostSecurity host_security(const Route& route, const TlsFiles& files, const Targ
   h = dane_host_security(t, domain, sts());
   if (c.policy == TlsPolicy::Verify) h.policy = TlsPolicy::Verify;  // tlshosts/<host>.pem
   return h;
+}
+
+}  // namespace
+
+HostSecurity host_security(const Route& route, const TlsFiles& files, const Target& t,
+                           std::string_view domain, bool dane_default, const DaneFn& dane,
+                           const StsPolicyFn& sts) {
+  TlsChoice c = tls_for(route, files, t, dane_default);
+  if (tls_for(route, TlsFiles{}, t, dane_default).policy != TlsPolicy::Dane) {
+    HostSecurity h;
+    h.policy = c.policy;
+    return h;
+  }
+  return keep_credentials_safe(dane_security(route, files, t, domain, dane_default, dane, sts),
+                               route, t);
 }
 
 }  // namespace qr

@@ -472,3 +472,35 @@ TEST_CASE("sts: DANE wins where both are published", "[sts][dane]") {
     CHECK(sts_asked == 0);
   }
 }
+
+// SPEC §8: a route with credentials under tls=dane never falls back to
+// `may` where DANE does not apply: the credentials' own default instead
+// (verify for a named relay, encrypt for an IP literal), unless
+// auth-cleartext=yes relaxes it.
+TEST_CASE("sts: tls=dane with credentials keeps them off plaintext", "[sts][dane]") {
+  qr::Target relay{"relay.example.com", *qr::IpAddr::parse("192.0.2.3"), 25, false};
+  qr::Target literal{"", *qr::IpAddr::parse("192.0.2.4"), 587, false};
+  std::optional<sts::Policy> none;
+  auto sts_fn = [&]() -> const std::optional<sts::Policy>& { return none; };
+  // DANE insecure (or unavailable) for every host.
+  auto dane_fn = [](const qr::TlsChoice&, const qr::Target&) { return qr::DaneDecision{}; };
+  qr::Route r;
+  r.options.tls = qr::TlsPolicy::Dane;
+  r.options.tls_set = true;
+  r.user = "u";
+  r.pass = "p";
+  qr::TlsFiles files;
+  CHECK(qr::host_security(r, files, relay, "example.com", false, dane_fn, sts_fn).policy ==
+        qr::TlsPolicy::Verify);
+  CHECK(qr::host_security(r, files, literal, "example.com", false, dane_fn, sts_fn).policy ==
+        qr::TlsPolicy::Encrypt);
+  r.options.auth_cleartext = true;
+  CHECK(qr::host_security(r, files, relay, "example.com", false, dane_fn, sts_fn).policy ==
+        qr::TlsPolicy::May);
+  // Without credentials, `may` as before.
+  r.options.auth_cleartext = false;
+  r.user.clear();
+  r.pass.clear();
+  CHECK(qr::host_security(r, files, relay, "example.com", false, dane_fn, sts_fn).policy ==
+        qr::TlsPolicy::May);
+}
