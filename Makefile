@@ -18,7 +18,13 @@ FMT_LDLIBS ?= -lfmt
 # ld's warnings about the NSS functions that libcrypto/libldns contain but
 # qmail-remote never calls. Sanitizer builds cannot be static: they link
 # qmail-remote with the libraries of LDLIBS, dynamically.
-QR_LDLIBS  ?= $(if $(findstring -fsanitize,$(CXXFLAGS)),$(LDLIBS),-static -Wl,--no-warnings -lldns -lssl -lcrypto)
+# link/hot-text.ld puts the code a delivery runs together, first in the
+# text segment, so that a delivery maps fewer pages of the binary
+# (link/README.md: peak RSS with STARTTLS 5.2 -> 3.x MiB); link/collect
+# makes it. The map feeds link/collect.
+QR_LAYOUT  ?= link/hot-text.ld
+QR_STATIC   = -static -Wl,--no-warnings -Wl,-T,$(QR_LAYOUT) -Wl,-Map=$(BUILD)/qmail-remote.map
+QR_LDLIBS  ?= $(if $(findstring -fsanitize,$(CXXFLAGS)),$(LDLIBS),$(QR_STATIC) -lldns -lssl -lcrypto)
 
 BUILD := build
 LIB_SRCS  := $(sort $(wildcard lib/*.cc lib/*/*.cc))
@@ -45,8 +51,8 @@ $(BUILD)/libqr.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(OUT)/qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(QR_LDLIBS)
+$(OUT)/qmail-remote: $(BUILD)/qmail-remote.o $(BUILD)/libqr.a $(QR_LAYOUT)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $(BUILD)/qmail-remote.o $(BUILD)/libqr.a $(QR_LDLIBS)
 
 # Dynamic: run by hand, so its start-up time does not matter (INSTALL.md).
 $(OUT)/qmail-routes: $(BUILD)/qmail-routes.o $(BUILD)/libqr.a

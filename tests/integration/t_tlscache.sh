@@ -197,4 +197,31 @@ check_eq "$N deliveries at once: one entry, whole, no temporary left" \
 deliver "after the crowd" "$R6" may@example.org
 check_match "after the crowd: resumed" "$RESUMED" "$final"
 
+# --- the code a delivery runs, together (link/README.md) ---------------------
+# The static qmail-remote is linked with link/hot-text.ld: its first output
+# section holds OpenSSL's TLS client, glibc's and our own delivery code, so a
+# STARTTLS delivery maps about 2 MiB of the binary's text instead of 4
+# (peak RSS, bench/RESULTS.md). A sanitizer build is dynamic: no layout.
+if readelf -lW "$QR_BIN" | grep -q INTERP; then
+  echo "  (skipped: $QR_BIN is linked dynamically, the layout is the static build's)"
+else
+  sections=$(readelf -SW "$QR_BIN")
+  # "[ 7] .text.delivery PROGBITS ADDRESS OFFSET SIZE ...": hexadecimal.
+  hex=$(sed -n 's/^.*\] \.text\.delivery  *[A-Z]*  *[0-9a-f]*  *[0-9a-f]*  *\([0-9a-f]*\) .*$/\1/p' <<<"$sections")
+  check_match "layout: qmail-remote has a .text.delivery section" '^[0-9a-f]+$' "${hex:-none}"
+  size=$((16#${hex:-0}))
+  if ((size > 1048576)); then
+    ok "layout: .text.delivery holds more than 1 MiB ($size bytes)"
+  else
+    fail "layout: .text.delivery holds $size bytes: link/hot-text.ld matched too little"
+  fi
+  first=$(grep -o ' \.text[^ ]*' <<<"$sections" | head -1)
+  check_eq "layout: it comes before the rest of .text" " .text.delivery" "$first"
+  map=$REPO_ROOT/build/qmail-remote.map
+  for obj in libssl-lib-statem_clnt.o libcrypto-lib-curve25519.o libcrypto-lib-evp_fetch.o tls.o; do
+    where=$(awk -v o="($obj)" '/^\.[a-z]/ { out = $1 } index($0, o) && $1 ~ /^\.text/ { print out; exit }' "$map")
+    check_eq "layout: $obj is in .text.delivery" ".text.delivery" "$where"
+  done
+fi
+
 summary

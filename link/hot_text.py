@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Writes the linker script that puts the code a delivery runs together
+(link/README.md): hot_text.py MAP BINARY CALLGRIND_OUT... > hot-text.ld
+
+MAP is the map file of BINARY's static link, the callgrind files come from
+runs of that same BINARY (link/collect). For every function the runs
+executed, the input section of the link that holds it (one archive member's
+.text, or one COMDAT .text.NAME) is listed once, in address order, as a
+pattern for GNU ld: `*libcrypto.a:libcrypto-lib-ssl_lib.o(.text)`.
+
+glibc picks its string functions by CPU at run time (IFUNC), and valgrind
+hides AVX-512: when one variant of a family ran (memmove-avx-unaligned-erms.o)
+every variant of it is listed (memmove-*), so that the machine it runs on
+finds its own variant there too. Likewise OpenSSL's rsaz-* (RSA with AVX2
+or AVX-512 IFMA, chosen at run time).
+"""
+import bisect
+import collections
+import os
+import re
+import subprocess
+import sys
+
+
+def text_sections(map_file):
+    """(start, size, section, object) of every non-empty input section of the
+    output sections .text and .text.delivery (the map of a link with or
+    without hot-text.ld)."""
+    secs, pending, in_text = [], None, False
+    for line in open(map_file, errors="replace"):
+        if re.match(r"^\.text(\.delivery)?\s", line):
+            in_text = True
+            continue
+        if in_text and re.match(r"^\.\S", line):
+            in_text = False
+        if not in_text:
+            continue
+        m = re.match(r"^ (\.text\S*)\s*$", line)  # a long name: numbers follow on the next line
+        if m:
+            pending = m.group(1)
+            continue
+        m = re.match(r"^ (\.text\S*)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+        if m and (m.group(1) or pending):
+            size = int(m.group(3), 16)
+            if size:
+                secs.append((int(m.group(2), 16), size, m.group(1) or pending, m.group(4).strip()))
+        pending = None
+    return sorted(secs)
+
+
+def function_addresses(binary):
+    """Name (mangled and demangled) -> addresses of text symbols."""
+    def nm(*flags):
+        return subprocess.run(["nm", "--defined-only", *flags, binary], check=True,
+                              capture_output=True, text=True).stdout.splitlines()
+    out = collections.defaultdict(list)
+    for raw, dem in zip(nm(), nm("-C")):
+        r, d = raw.split(None, 2), dem.split(None, 2)
+        if len(r) == 3 and r[1] in "tTWwi":
+            addr = int(r[0], 16)
+            out[r[2]].append(addr)
+            out[d[2]].append(addr)
+    return out
+
+
+def executed_functions(callgrind_files):
+    names = set()
+    for f in callgrind_files:
+        text = subprocess.run(["callgrind_annotate", "--threshold=100", f], check=True,
+                              capture_output=True, text=True, errors="replace").stdout
+        for line in text.splitlines():
+            m = re.match(r"^\s*[0-9,]+\s+\([^)]*\)\s+\S*?:(.+?) \[", line)
+            if m:
+                name = re.sub(r"'\d+$", "", m.group(1).strip())  # recursion depth
+                names.add(re.sub(r" \[clone [^\]]*\]$", "", name))
+    return names
+
+
+def pattern(obj, section):
+    m = re.match(r"^(.*)\((.*)\)$", obj)  # archive(member)
+    if m:
+        return f"*{os.path.basename(m.group(1))}:{m.group(2)}({section})"
+    return f"*{os.path.basename(obj)}({section})"
+
+
+def family(obj):
+    """The glob of every CPU variant of an archive member, or None."""
+    m = re.match(r"^(.*/)?(libc\.a|libcrypto\.a)\((.*)\)$", obj)
+    if not m:
+        return None
+    archive, member = m.group(2), m.group(3)
+    if archive == "libc.a" and "-" in member:
+        return f"*libc.a:{member.split('-')[0]}-*(.text .text.*)"
+    if archive == "libcrypto.a" and member.startswith("libcrypto-lib-rsaz-"):
+        return "*libcrypto.a:libcrypto-lib-rsaz-*(.text .text.*)"
+    return None
+
+
+def main():
+    map_file, binary, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
+    secs = text_sections(map_file)
+    starts = [s[0] for s in secs]
+    addrs = function_addresses(binary)
+    touched, unknown = set(), 0
+    for name in executed_functions(runs):
+        found = addrs.get(name) or addrs.get(name.split("(")[0])
+        if not found:
+            unknown += 1
+            continue
+        for a in found:
+            k = bisect.bisect_right(starts, a) - 1
+            if k >= 0 and a < secs[k][0] + secs[k][1]:
+                touched.add(k)
+    lines, seen = [], set()
+    for k in sorted(touched):
+        start, size, section, obj = secs[k]
+        for p in (family(obj), pattern(obj, section)):
+            if p and p not in seen:
+                seen.add(p)
+                lines.append(p)
+    if not touched:
+        sys.exit("hot_text.py: no executed function found in the map's text")
+    size = sum(secs[k][1] for k in touched)
+    print(f"hot_text.py: {len(touched)} input sections, {size // 1024} KiB "
+          f"({unknown} executed names not found)", file=sys.stderr)
+    print("/* Generated by link/collect (link/README.md); do not edit. The code a")
+    print("   delivery runs, first in the text segment. */")
+    print("SECTIONS\n{\n  .text.delivery :\n  {")
+    for p in lines:
+        print(f"    {p}")
+    print("  }\n}\nINSERT BEFORE .text;")
+
+
+main()
