@@ -20,6 +20,7 @@
 #include "lib/control/control.h"
 #include "lib/control/control_file.h"
 #include "lib/dns/dnssec.h"
+#include "lib/openssl_start.h"
 #include "lib/text.h"
 
 namespace qr {
@@ -140,6 +141,7 @@ void check_tls_files(const std::string& dir, Problems& p) {
 
   auto ciphers = value_of(dir, "tlsclientciphers", p);
   if (ciphers && !ciphers->empty()) {
+    openssl_start();  // as qmail-remote starts it, so that both read the list alike
     std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_client_method()),
                                                      SSL_CTX_free);
     if (ctx && SSL_CTX_set_cipher_list(ctx.get(), ciphers->c_str()) != 1)

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "lib/auth/base64.h"
+#include "lib/openssl_start.h"
 
 namespace qr {
 
@@ -67,6 +68,7 @@ Result<std::string> cram_md5_response(std::string_view challenge_b64, std::strin
   if (!challenge) return Error{"CRAM-MD5 challenge: " + challenge.error()};
   unsigned char digest[EVP_MAX_MD_SIZE];
   size_t digest_len = 0;
+  openssl_start();
   // RFC 2104 HMAC with MD5; the key is the password (RFC 2195 §2).
   if (EVP_Q_mac(nullptr, "HMAC", nullptr, "MD5", nullptr, pass.data(), pass.size(),
                 reinterpret_cast<const unsigned char*>(challenge->data()), challenge->size(),

@@ -27,6 +27,7 @@
 #include <map>
 
 #include "lib/dns/exchange.h"  // ldns/ldns.h, after stdbool.h
+#include "lib/openssl_start.h"
 
 namespace qr {
 
@@ -702,6 +703,7 @@ Result<DnssecAnchors> load_dnssec_anchors(const std::string& path, const std::st
 }
 
 Result<std::unique_ptr<DaneDns>> make_dane_dns(const DnssecAnchors& anchors) {
+  openssl_start();  // ldns checks signatures with OpenSSL
   auto servers = configured_dns_servers();
   if (!servers) return servers.failure();
   RrListPtr list = new_list();

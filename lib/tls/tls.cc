@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/net/address.h"
+#include "lib/openssl_start.h"
 #include "lib/tls/session_cache.h"
 
 namespace qr {
@@ -266,6 +267,7 @@ std::string handshake_error(SSL* ssl, int ret, const TlsOptions& o, const std::s
 }  // namespace
 
 Status tls_prepare(const TlsOptions& options) {
+  openssl_start();
   ERR_clear_error();
   auto ctx = context_for(options);
   if (!ctx) return ctx.failure();
@@ -275,6 +277,7 @@ Status tls_prepare(const TlsOptions& options) {
 Result<std::unique_ptr<TlsStream>> tls_handshake(int fd, const TlsOptions& options,
                                                  unsigned timeout_s) {
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  openssl_start();
   ERR_clear_error();
   auto ctx = context_for(options);
   if (!ctx) return ctx.failure();
