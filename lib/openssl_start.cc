@@ -1,6 +1,7 @@
 #include "lib/openssl_start.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <initializer_list>
@@ -26,6 +27,14 @@ void openssl_start() {
     for (const EVP_MD* md : {EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(), EVP_sha512()}) {
       EVP_add_digest(md);
     }
+    // The random generator: HASH-DRBG on SHA2-256 rather than OpenSSL's
+    // default CTR-DRBG on AES-256-CTR (both NIST SP 800-90A). The first
+    // fetch of a cipher builds a method for every cipher of the provider
+    // (about 130 of the default one); TLS fetches its ciphers through
+    // tls_library(), which offers only those, but the default provider's
+    // DRBG fetches its cipher here, in the default context. Fails (and
+    // changes nothing) if something made the DRBG before us.
+    RAND_set_DRBG_type(nullptr, "HASH-DRBG", nullptr, nullptr, "SHA2-256");
     return true;
   }();
   (void)started;

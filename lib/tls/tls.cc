@@ -18,6 +18,7 @@
 #include "lib/net/address.h"
 #include "lib/openssl_start.h"
 #include "lib/tls/session_cache.h"
+#include "lib/tls/tls_library.h"
 
 namespace qr {
 
@@ -151,7 +152,7 @@ bool session_still_verified(SSL_SESSION* s, const std::string& host, bool litera
 
 // Builds a client context for one set of options.
 Result<SslCtxPtr> make_context(const TlsOptions& o) {
-  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  SslCtxPtr ctx(SSL_CTX_new_ex(tls_library(), nullptr, TLS_client_method()));
   if (!ctx) return Error{"cannot create TLS context: " + openssl_reason("out of memory")};
   // SMTP replies delimit themselves: an EOF without close_notify is an
   // ordinary end of stream, not an attack (see tls.h).
