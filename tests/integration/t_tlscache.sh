@@ -106,6 +106,13 @@ check_eq "verify after may: two entries now, one per policy" 2 \
 deliver "verify, second" "$R" ver@example.org
 check_match "verify, second: K, resumed under verify" "$RESUMED" "$final"
 VER=$(entry "$R" verify) MAY=$(entry "$R" may)
+# The cases below edit these files in place: without them (a case above
+# failed) there is nothing to spoil, and no path to write beside.
+if [[ ! -f $VER || ! -f $MAY ]]; then
+  fail "the verify and may entries exist (verify: '$VER', may: '$MAY')"
+  summary
+  exit 1
+fi
 VERKEY=$("${CHECK[@]}" key "$VER")
 
 # --- bad entries: a full handshake and K ---------------------------------
