@@ -4,7 +4,7 @@ namespace qr {
 
 // Starts OpenSSL for this process, once; every path that uses OpenSSL
 // calls it first (TLS, DNSSEC, CRAM-MD5, qmail-routes). Plaintext
-// deliveries never do, so they never pay for OpenSSL (SPEC §15).
+// deliveries never do, so they never pay for OpenSSL.
 //
 // It starts OpenSSL as a plain OPENSSL_init_ssl() would (openssl.cnf with the
 // system's security level, readable error strings), except for OpenSSL's
