@@ -111,6 +111,21 @@ summary() {
   ((T_FAILED == 0))
 }
 
+# fail_and_stop NAME DETAIL: a failure after which nothing the script goes
+# on to check could mean anything (its servers did not start, the files it
+# edits are not there): counts it, prints the closing line, exits 1.
+fail_and_stop() {
+  fail "$1" "${2:-}"
+  summary
+  exit 1
+}
+
+# setup_done STARTED WHAT: `ok "setup: WHAT"` when STARTED is non-zero (the
+# script's servers are up), else fail_and_stop.
+setup_done() {
+  if (($1)); then ok "setup: $2"; else fail_and_stop "setup" "${3:-see above}"; fi
+}
+
 # --- addresses ---------------------------------------------------------
 
 # ip_block N (1..250): this test file's addresses are 127.0.N.1 ... 254.

@@ -49,11 +49,7 @@ script_start email "$EMAIL" "${ECHO[@]}" --echo 'auth=235 ok' \
   --echo 'mail=553 5.7.1 password {pass} not allowed for this sender' || started=0
 script_start ercpt "$ERCPT" "${ECHO[@]}" --echo 'auth=235 ok' --echo 'rcpt=550 5.1.1 {PASS} unknown' ||
   started=0
-if ((started)); then ok "setup: six Exims, nine scripted servers"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "six Exims, nine scripted servers"
 
 # deliver NAME ROUTE_LINE: a fresh root with that one route for everything
 # (or, when ROUTE_LINE starts with "smtproutes:", that smtproutes line),

@@ -163,11 +163,7 @@ cp "$zd/$top_key.ds" "$T_TMP/anchors"
 nsd_start "$NS" "$zd" "$Z" "unsigned.$Z" "expired.$Z" "badds.$Z" "n3.$Z" "optout.n3.$Z" ||
   started=0
 export DNSCACHEIP=$NS
-if ((started && signed)); then ok "setup: signed zones, NSD, four Exims"; else
-  fail "setup" "see above (signed=$signed)"
-  summary
-  exit
-fi
+setup_done "$((started && signed))" "signed zones, NSD, four Exims" "see above (signed=$signed)"
 
 # deliver_in ROOT NAME DOMAIN: one run to r@DOMAIN in ROOT, checked for a
 # clean exit; its report's final line in $final.

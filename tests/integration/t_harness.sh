@@ -93,11 +93,7 @@ step() {
 
 # --- one server with TLS (STARTTLS and implicit) and AUTH -------------
 A=$(alloc_ip)
-exim_start a "$A" 2525 tls=on auth=on tlsport=4650 || {
-  fail "exim_start a" "see above"
-  summary
-  exit
-}
+exim_start a "$A" 2525 tls=on auth=on tlsport=4650 || fail_and_stop "exim_start a" "see above"
 ok "exim_start a: banner on $A:2525"
 
 # Byte-exact storage: ".", "..x", 8-bit bytes, a header with trailing

@@ -35,11 +35,7 @@ for name in "${names[@]}"; do
   # backlog that takes the burst.
   exim_start "$name" "$ip" 2525 tls=on accept_max=300 backlog=256 || started=0
 done
-if ((started)); then ok "setup: four Exims"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "four Exims"
 
 BH4=$(alloc_ip)   # blackholed
 SKIP=$(alloc_ip)  # nothing listens; count 2 in tcpto: skipped

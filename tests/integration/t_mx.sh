@@ -85,11 +85,7 @@ exim_start t41imp "$IMP" 25 hostname=implicit.$Z || started=0
 exim_start t41relay "$RELAY" 587 hostname=relay.$Z || started=0
 unbound_start "$DNS_IP" "$DNS_PORT" "$zones" || started=0
 export DNSCACHEIP=$DNS_IP:$DNS_PORT
-if ((started)); then ok "setup: four Exims, Unbound on $DNSCACHEIP"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "four Exims, Unbound on $DNSCACHEIP"
 # The self-MX cases need 127.0.0.1 on an interface.
 if ip -4 -o addr show | grep -qF " inet $SELF/"; then ok "setup: $SELF is configured"; else
   fail "setup: $SELF is configured" "$(ip -4 -o addr show | tr '\n' ' ')"

@@ -33,11 +33,7 @@ exim_start t15noutf "$NOUTF" 2525 smtputf8=off || started=0
 exim_start t15noutf2 "$NOUTF2" 25 smtputf8=off || started=0
 unbound_start "$DNS_IP" "$DNS_PORT" "$zones" || started=0
 export DNSCACHEIP=$DNS_IP:$DNS_PORT
-if ((started)); then ok "setup: two Exims without SMTPUTF8, Unbound on $DNSCACHEIP"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "two Exims without SMTPUTF8, Unbound on $DNSCACHEIP"
 
 msg=$T_TMP/msg
 printf 'Subject: utf8\n\nbody\n' >"$msg"

@@ -195,16 +195,8 @@ exim_start t60load "$LOADIP" 25 accept_max=200 backlog=256 ||
 # --- the private qmail root --------------------------------------------
 
 t0=$SECONDS
-if [[ ! -x $QR_BIN ]]; then
-  fail "qmail-remote built" "no $QR_BIN (make all)"
-  summary
-  exit 1
-fi
-if ! notqmail_install "$ROOT"; then
-  fail "notqmail: build and install" "see above"
-  summary
-  exit 1
-fi
+[[ -x $QR_BIN ]] || fail_and_stop "qmail-remote built" "no $QR_BIN (make all)"
+notqmail_install "$ROOT" || fail_and_stop "notqmail: build and install" "see above"
 ok "notqmail: built and installed"
 echo "notqmail: $ROOT ready in $((SECONDS - t0)) s"
 check_eq "our qmail-remote is bin/qmail-remote" "" \

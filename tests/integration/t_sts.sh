@@ -135,11 +135,7 @@ export DNSCACHEIP=$DNS_IP:$DNS_PORT
 certs=$T_TMP/certs
 mkdir -p "$certs" && cp "$TEST_CA" "$certs/test-ca.pem" && openssl rehash "$certs" 2>/dev/null
 export SSL_CERT_DIR=$certs
-if ((started)); then ok "setup: four Exims, Unbound, nginx"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "four Exims, Unbound, nginx"
 _stop_slow() { kill "$SLOW_PID" 2>/dev/null; wait "$SLOW_PID" 2>/dev/null; }
 trap '_stop_slow; _lib_cleanup' EXIT
 

@@ -40,11 +40,7 @@ for b in "$PROBE" "$ROUTES" "$QR_BIN"; do
     exit 1
   fi
 done
-if ! notqmail_install "$ROOT"; then
-  fail "notqmail: build and install" "see above"
-  summary
-  exit 1
-fi
+notqmail_install "$ROOT" || fail_and_stop "notqmail: build and install" "see above"
 ok "notqmail: built and installed"
 
 check_eq "instpackage made tcpto: 1024 bytes" 1024 "$(stat -c %s "$LOCK/tcpto")"

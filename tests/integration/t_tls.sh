@@ -48,11 +48,7 @@ zones=$T_TMP/zones.conf
 } >"$zones"
 unbound_start 127.0.0.30 5330 "$zones" || started=0
 export DNSCACHEIP=127.0.0.30:5330
-if ((started)); then ok "setup: four Exims, two scripted servers, Unbound"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "four Exims, two scripted servers, Unbound"
 
 # deliver NAME ROUTE_LINE [control file=content ...]: a fresh root with that
 # one route for everything, then one qmail-remote run to r@dest.test.

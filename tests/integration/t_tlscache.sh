@@ -31,11 +31,7 @@ zones=$T_TMP/zones.conf
 } >"$zones"
 unbound_start 127.0.0.70 5330 "$zones" || started=0
 export DNSCACHEIP=127.0.0.70:5330
-if ((started)); then ok "setup: two Exims, Unbound"; else
-  fail "setup" "see above"
-  summary
-  exit
-fi
+setup_done "$started" "two Exims, Unbound"
 ca=$(<"$TEST_CA")
 
 # new_root: a qmail root with queue/tlscache (mode 700, as INSTALL.md
@@ -108,11 +104,8 @@ check_match "verify, second: K, resumed under verify" "$RESUMED" "$final"
 VER=$(entry "$R" verify) MAY=$(entry "$R" may)
 # The cases below edit these files in place: without them (a case above
 # failed) there is nothing to spoil, and no path to write beside.
-if [[ ! -f $VER || ! -f $MAY ]]; then
-  fail "the verify and may entries exist (verify: '$VER', may: '$MAY')"
-  summary
-  exit 1
-fi
+[[ -f $VER && -f $MAY ]] ||
+  fail_and_stop "the verify and may entries exist" "verify: '$VER', may: '$MAY'"
 VERKEY=$("${CHECK[@]}" key "$VER")
 
 # --- bad entries: a full handshake and K ---------------------------------
